@@ -1,0 +1,82 @@
+"""The interface every catalog connection offers, embedded or (later) remote."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import pandas as pd
+
+CreateMode = Literal["error", "ignore", "overwrite"]
+WriteMode = Literal["append", "overwrite"]
+
+
+class Catalog(ABC):
+    """A connection to a catalog as one principal.
+
+    Every method is authorized for that principal and audited. Use a connection from one thread
+    at a time; open one per thread (they share the home).
+    """
+
+    #: The principal this connection acts as.
+    user: str
+
+    @abstractmethod
+    def sql(self, statement: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run Databricks SQL and return the result of the last statement.
+
+        Args:
+            statement: one or more statements separated by ``;``.
+            params: values for ``?`` markers (a sequence) or ``:name`` markers (a mapping).
+
+        Returns:
+            The rows of a query; ``num_affected_rows`` for DML; an empty frame for DDL.
+
+        Raises:
+            SqlError: the text does not parse, or uses something the catalog does not run.
+            PermissionDenied: the user lacks a privilege the statement needs.
+            NotFound, AlreadyExists, InvalidName: as the statement's objects dictate.
+        """
+
+    @abstractmethod
+    def create_table(self, name: str, df: pd.DataFrame, *, comment: str | None = None,
+                     mode: CreateMode = "error") -> str:  # fmt: skip
+        """Create a managed table from a DataFrame and return its full name.
+
+        Args:
+            name: ``catalog.schema.table`` (or shorter, completed with the current catalog/schema).
+            df: the rows; column names become the table's columns.
+            comment: the table's comment.
+            mode: ``error`` if it exists, ``ignore`` to keep an existing table, ``overwrite`` to
+                replace it (its grants and owner stay).
+
+        Raises:
+            AlreadyExists: with mode ``error`` when the name is taken.
+            PermissionDenied: without USE CATALOG, USE SCHEMA and CREATE TABLE.
+        """
+
+    @abstractmethod
+    def read_table(self, name: str) -> pd.DataFrame:
+        """All rows of a table or view (needs USE CATALOG, USE SCHEMA and SELECT).
+
+        The frame's ``attrs["catalog_source"]`` names the table it came from.
+        """
+
+    @abstractmethod
+    def write_table(self, name: str, df: pd.DataFrame, mode: WriteMode = "append") -> int:
+        """Append rows to, or overwrite the rows of, a managed table; returns rows written.
+
+        Columns are matched by name; a column the table lacks is an error (SCHEMA_MISMATCH).
+        Needs USE CATALOG, USE SCHEMA and MODIFY.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection. Further calls raise CONNECTION_CLOSED."""
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,98 @@
+"""The one door: which privileges an action needs on a securable, checked for a principal.
+
+Every engine service calls :meth:`Authorizer.require` before it touches data or metadata. The
+decisions (allowed or not, and why) go into the audit record of the request.
+"""
+
+from __future__ import annotations
+
+import os
+
+from catalog.authz.index import Decision, GrantIndex
+from catalog.errors import PermissionDenied
+from catalog.names import quote_part
+from catalog.securables import ACTIONS, Action, Privilege, Securable, SecurableType
+from catalog.store.snapshot import Snapshot
+
+AUTHZ_ENGINE_ENV = "CATALOG_AUTHZ"
+
+
+class AccessDenied(PermissionDenied):
+    """PermissionDenied that remembers the decisions, for the audit record."""
+
+    def __init__(self, message: str, decisions: list[Decision]) -> None:
+        super().__init__(message)
+        self.decisions = decisions
+
+
+class Authorizer:
+    """Authorization over one metastore snapshot."""
+
+    def __init__(self, snapshot: Snapshot, *, engine: str | None = None) -> None:
+        self.snapshot = snapshot
+        self.index = GrantIndex(snapshot)
+        engine = engine or os.environ.get(AUTHZ_ENGINE_ENV, "index")
+        if engine == "casbin":
+            from catalog.authz.casbin_model import CasbinDecider
+
+            self._decide = CasbinDecider(snapshot).decide
+        else:
+            self._decide = self.index.decide
+
+    def is_admin(self, principal: str) -> bool:
+        return self.index.is_admin(principal)
+
+    def decide(self, principal: str, securable: Securable, privilege: Privilege) -> Decision:
+        return self._decide(principal, securable, privilege)
+
+    def requirements(self, action: Action, target: Securable) -> list[tuple[Securable, Privilege]]:
+        """USE CATALOG / USE SCHEMA on the containers (when the action needs usage), then the privilege."""
+        needed: list[tuple[Securable, Privilege]] = []
+        if action.needs_usage:
+            for container in reversed(list(self.snapshot.ancestors(target))):
+                if container.type is SecurableType.CATALOG:
+                    needed.append((container, Privilege.USE_CATALOG))
+                elif container.type is SecurableType.SCHEMA:
+                    needed.append((container, Privilege.USE_SCHEMA))
+        if (target, action.privilege) not in needed:
+            needed.append((target, action.privilege))
+        return needed
+
+    def check(self, principal: str, action: str | Action, target: Securable) -> list[Decision]:
+        """Decide every requirement in order, stopping at the first denial."""
+        action = ACTIONS[action] if isinstance(action, str) else action
+        decisions = []
+        for securable, privilege in self.requirements(action, target):
+            decision = self.decide(principal, securable, privilege)
+            decisions.append(decision)
+            if not decision.allowed:
+                break
+        return decisions
+
+    def require(self, principal: str, action: str | Action, target: Securable) -> list[Decision]:
+        """Return the allowing decisions, or raise PermissionDenied naming what is missing."""
+        decisions = self.check(principal, action, target)
+        denied = decisions[-1]
+        if not denied.allowed:
+            raise AccessDenied(denial_message(principal, denied), decisions)
+        return decisions
+
+    def can_see(self, principal: str, securable: Securable) -> bool:
+        return self.index.can_see(principal, securable)
+
+    def visible_ids(self, principal: str) -> frozenset[str]:
+        return self.index.visible_ids(principal)
+
+
+def denial_message(principal: str, decision: Decision) -> str:
+    securable = decision.securable
+    target = (
+        "METASTORE"
+        if securable.type is SecurableType.METASTORE
+        else f"{securable.type.value} {securable.full_name.quoted()}"
+    )
+    return (
+        f"User {principal} does not have {decision.privilege} on {securable.describe()}. "
+        f"Ask its owner, a principal with MANAGE on it, or a metastore admin to run: "
+        f"GRANT {decision.privilege} ON {target} TO {quote_part(principal)}"
+    )

@@ -1,0 +1,91 @@
+"""The embedded catalog: the engine running in this process on a local home folder."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlglot import exp
+
+from catalog import engine as engines
+from catalog.api import Catalog, CreateMode, WriteMode
+from catalog.errors import InvalidRequest
+from catalog.names import split_name
+from catalog.services import tables
+from catalog.services.context import Context
+from catalog.sql import planner, runner
+from catalog.sql.resolve import qualify
+
+SOURCE_ATTR = "catalog_source"
+_CREATE_MODES = {"error": "error", "ignore": "ignore", "overwrite": "replace"}
+
+
+class EmbeddedCatalog(Catalog):
+    """A connection to the catalog home at ``home`` as ``user``."""
+
+    def __init__(self, home: Path, user: str | None, *, default_admin: str = "admin") -> None:
+        self._engine = engines.acquire(home)
+        try:
+            if self._engine.is_new:
+                self._engine.bootstrap(user or default_admin)
+            user = user or self._engine.state()[0].admin
+            self._session = engines.Session(self._engine, user)
+        except BaseException:
+            engines.release(self._engine)
+            raise
+        self.user = self._session.principal
+        self.home = self._engine.home
+
+    def __repr__(self) -> str:
+        return f"<EmbeddedCatalog home={str(self.home)!r} user={self.user!r}>"
+
+    @property
+    def session(self) -> engines.Session:
+        return self._session
+
+    def sql(self, statement: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pd.DataFrame:
+        return runner.execute(self._session, statement, params)
+
+    def _name(self, ctx: Context, name: str):
+        return qualify(split_name(name), ctx.current_catalog, ctx.current_schema)
+
+    def create_table(self, name: str, df: pd.DataFrame, *, comment: str | None = None,
+                     mode: CreateMode = "error") -> str:  # fmt: skip
+        if mode not in _CREATE_MODES:
+            raise InvalidRequest(f"create_table mode must be one of {', '.join(_CREATE_MODES)}, not {mode!r}.",
+                                 error_code="INVALID_PARAMETER_VALUE")  # fmt: skip
+        tables.check_frame(df, f"create_table('{name}')")
+
+        def work(ctx: Context) -> str:
+            full_name = self._name(ctx, name)
+            tables.create_table(ctx, full_name, tables.frame_builder(ctx, df), comment=comment,
+                                mode=_CREATE_MODES[mode])  # fmt: skip
+            return str(full_name)
+
+        return self._session.run("createTable", work, request_params={"name": name, "mode": mode})
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        def work(ctx: Context) -> pd.DataFrame:
+            full_name = self._name(ctx, name)
+            tree = exp.select("*").from_(exp.table_(full_name.name, db=full_name.schema, catalog=full_name.catalog))
+            frame = planner.run(ctx, planner.plan(ctx, tree))
+            frame.attrs[SOURCE_ATTR] = str(full_name)
+            return frame
+
+        return self._session.run("readTable", work, writes=False, request_params={"name": name},
+                                 result_summary=lambda frame: f"{len(frame)} row(s)")  # fmt: skip
+
+    def write_table(self, name: str, df: pd.DataFrame, mode: WriteMode = "append") -> int:
+        def work(ctx: Context) -> int:
+            table = ctx.lookup_relation(self._name(ctx, name))
+            return tables.write_frame(ctx, table, df, mode)
+
+        return self._session.run("writeTable", work, request_params={"name": name, "mode": mode},
+                                 result_summary=lambda count: f"{count} row(s)")  # fmt: skip
+
+    def close(self) -> None:
+        if not self._session.closed:
+            self._session.close()
+            engines.release(self._engine)

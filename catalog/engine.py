@@ -1,0 +1,286 @@
+"""The engine of one catalog home, and the sessions that act on it.
+
+One :class:`Engine` per home and process holds the DuckDB database, the current snapshot of the
+metastore, and the lock that serialises writes. A :class:`Session` is one principal's
+connection: every operation runs through :meth:`Session.run`, which opens a transaction, hands a
+:class:`Context` to the service, writes the audit record, and commits or rolls back as one.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from catalog import audit
+from catalog.authz.authorizer import AccessDenied, Authorizer
+from catalog.errors import CatalogError, InvalidRequest, NotFound
+from catalog.names import normalize_principal
+from catalog.securables import SecurableType
+from catalog.services import system_tables
+from catalog.services.context import Context
+from catalog.services.duckdb_errors import translate
+from catalog.store.database import open_database
+from catalog.store.metastore import Metastore
+from catalog.store.migrations import migrate
+from catalog.store.snapshot import Snapshot
+
+T = TypeVar("T")
+
+WORKSPACE_ID_KEY = "workspace_id"
+
+
+class Engine:
+    """An open catalog home: database, snapshot, write lock. Shared by all sessions in a process."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.db = open_database(home)
+        self.write_lock = threading.RLock()
+        self._snapshot_lock = threading.Lock()
+        self._state: tuple[Snapshot, Authorizer] | None = None
+        self._version = 0
+        self._users = 0
+        with self.write_lock:
+            migrate(self.db)
+            self.workspace_id = Metastore(self.db).get_info(WORKSPACE_ID_KEY)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def is_new(self) -> bool:
+        return self.workspace_id is None
+
+    def bootstrap(self, admin: str) -> None:
+        """Make a new home: ``admin`` becomes the metastore admin."""
+        admin = normalize_principal(admin)
+        cursor = self.db.cursor()
+        store = Metastore(cursor)
+        with self.write_lock:
+            cursor.execute("BEGIN")
+            try:
+                workspace_id = uuid.uuid4().hex
+                store.set_info(WORKSPACE_ID_KEY, workspace_id)
+                store.insert_principal(admin, "USER", admin)
+                store.insert_securable(SecurableType.METASTORE, None, None, admin,
+                                       comment="The metastore of this catalog home")  # fmt: skip
+                system_tables.ensure(store, admin, first_time=True)
+                audit.record(cursor, workspace_id, audit.AuditEvent(
+                    admin, "createMetastore", {"home": str(self.home)}, result=f"admin {admin}"))  # fmt: skip
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
+            self.workspace_id = workspace_id
+            self.invalidate()
+
+    def upgrade_system_tables(self) -> None:
+        """Add system tables that this version of the package defines and the home lacks."""
+        cursor = self.db.cursor()
+        with self.write_lock:
+            cursor.execute("BEGIN")
+            try:
+                store = Metastore(cursor)
+                admin = next(s.owner for s in store.securables() if s.type is SecurableType.METASTORE)
+                changed = system_tables.ensure(store, admin, first_time=False)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
+        if changed:
+            self.invalidate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- the picture of the metastore --------------------------------------------------------
+    def state(self) -> tuple[Snapshot, Authorizer]:
+        """The current snapshot and its authorizer, loading them if a change made them stale."""
+        state = self._state
+        if state is not None:
+            return state
+        with self._snapshot_lock:
+            if self._state is None:
+                cursor = self.db.cursor()
+                try:
+                    snapshot = Snapshot.load(Metastore(cursor), self._version)
+                finally:
+                    cursor.close()
+                self._state = (snapshot, Authorizer(snapshot))
+            return self._state
+
+    def invalidate(self) -> None:
+        with self._snapshot_lock:
+            self._version += 1
+            self._state = None
+
+
+# -- one engine per home and process ---------------------------------------------------------
+_ENGINES: dict[Path, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def acquire(home: Path) -> Engine:
+    key = home.resolve()
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = Engine(key)
+            _ENGINES[key] = engine
+        engine._users += 1
+        return engine
+
+
+def release(engine: Engine) -> None:
+    with _ENGINES_LOCK:
+        engine._users -= 1
+        if engine._users <= 0 and _ENGINES.get(engine.home) is engine:
+            del _ENGINES[engine.home]
+            engine.close()
+
+
+class Session:
+    """One principal's connection to an engine. Use from one thread at a time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        principal: str,
+        *,
+        source_ip_address: str | None = None,
+        user_agent: str = "catalog-python",
+    ) -> None:
+        self.engine = engine
+        self.principal = normalize_principal(principal)
+        snapshot, _ = engine.state()
+        if not snapshot.is_user(self.principal):
+            raise NotFound(
+                f"User '{self.principal}' does not exist in the catalog at {engine.home}. A "
+                f"metastore admin ({snapshot.admin}) can create it with CREATE USER `{self.principal}`.",
+                error_code="PRINCIPAL_DOES_NOT_EXIST",
+            )
+        self.cursor = engine.db.cursor()
+        self.session_id = uuid.uuid4().hex
+        self.source_ip_address = source_ip_address
+        self.user_agent = user_agent
+        self.current_catalog: str | None = "main"
+        self.current_schema: str | None = "default"
+        self.closed = False
+
+    def run(
+        self,
+        action_name: str,
+        work: Callable[[Context], T],
+        *,
+        writes: bool = True,
+        request_params: dict[str, str] | None = None,
+        result_summary: Callable[[T], str | None] | None = None,
+    ) -> T:
+        """Run ``work`` in one transaction, audited whatever the outcome.
+
+        Writes hold the engine's write lock for the whole transaction, so they apply one after
+        another; reads run side by side on their own cursors.
+        """
+        if self.closed:
+            raise InvalidRequest("This catalog connection is closed; open a new one with catalog.connect().",
+                                 error_code="CONNECTION_CLOSED")  # fmt: skip
+        snapshot, authz = self.engine.state()
+        lock = self.engine.write_lock if writes else _NO_LOCK
+        params = dict(request_params or {})
+        with lock:
+            if writes:  # a write must decide against the latest picture, taken under the lock
+                snapshot, authz = self.engine.state()
+            ctx = Context(self.principal, snapshot, authz, self.cursor,
+                          self.current_catalog, self.current_schema)  # fmt: skip
+            self.cursor.execute("BEGIN")
+            try:
+                result = work(ctx)
+                params.update(self._touched(ctx))
+                summary = result_summary(result) if result_summary else None
+                self._record(ctx, action_name, params, 200, None, summary)
+                self.cursor.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
+                error = _as_catalog_error(exc, ctx.physical_names)
+                params.update(self._touched(ctx))
+                status = error.http_status if error else 500
+                message = error.message if error else f"internal error: {type(exc).__name__}"
+                self._record_alone(ctx, action_name, params, status, message)
+                if ctx.metadata_changed:
+                    self.engine.invalidate()
+                if error is not None and error is not exc:
+                    raise error from exc
+                raise
+            if ctx.metadata_changed:
+                self.engine.invalidate()
+        self.current_catalog, self.current_schema = ctx.current_catalog, ctx.current_schema
+        return result
+
+    def record_refusal(self, action: str, params: dict[str, str], error: CatalogError) -> None:
+        """Audit a request refused before it reached a service (syntax, sandbox)."""
+        snapshot, authz = self.engine.state()
+        ctx = Context(self.principal, snapshot, authz, self.cursor, self.current_catalog, self.current_schema)
+        self._record_alone(ctx, action, params, error.http_status, error.message)
+
+    def _rollback(self) -> None:
+        try:
+            self.cursor.execute("ROLLBACK")
+        except duckdb.TransactionException:
+            pass  # DuckDB already aborted the transaction
+
+    def _touched(self, ctx: Context) -> dict[str, str]:
+        return {"full_name_arg": ", ".join(ctx.touched)} if ctx.touched else {}
+
+    def _record(self, ctx: Context, action: str, params: dict[str, str], status: int,
+                error: str | None, result: str | None) -> None:  # fmt: skip
+        audit.record(self.cursor, self.engine.workspace_id, audit.AuditEvent(
+            principal=self.principal, action_name=action, request_params=params,
+            status_code=status, error_message=error, result=result, decisions=ctx.decisions,
+            session_id=self.session_id, source_ip_address=self.source_ip_address,
+            user_agent=self.user_agent))  # fmt: skip
+
+    def _record_alone(self, ctx: Context, action: str, params: dict[str, str], status: int,
+                      error: str) -> None:  # fmt: skip
+        """Audit a failure in a transaction of its own, after the work was rolled back."""
+        with self.engine.write_lock:
+            self.cursor.execute("BEGIN")
+            try:
+                self._record(ctx, action, params, status, error, None)
+                self.cursor.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.cursor.close()
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
+def _as_catalog_error(exc: BaseException, physical_names: dict[str, str] | None) -> CatalogError | None:
+    if isinstance(exc, CatalogError):
+        return exc
+    if isinstance(exc, duckdb.Error):
+        return translate(exc, physical_names)
+    return None
+
+
+__all__ = ["AccessDenied", "Engine", "Session", "acquire", "release"]

@@ -1,0 +1,160 @@
+"""The request context every service receives: who acts, on which picture of the metastore.
+
+A context lives for one statement or API call, inside one DuckDB transaction. It collects the
+authorization decisions for the audit record and notes whether metadata changed (so the engine
+loads a fresh snapshot after commit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from catalog.authz.authorizer import AccessDenied, Authorizer
+from catalog.authz.index import Decision
+from catalog.errors import InvalidRequest, NotFound
+from catalog.names import FullName
+from catalog.securables import (
+    RELATION_TYPES,
+    Action,
+    Privilege,
+    Securable,
+    SecurableType,
+)
+from catalog.store.metastore import Metastore
+from catalog.store.snapshot import Snapshot
+
+_NOT_FOUND = {
+    1: ("CATALOG_NOT_FOUND", "Catalog '{name}' does not exist. Check SHOW CATALOGS, or create it with CREATE CATALOG {quoted}."),
+    2: ("SCHEMA_NOT_FOUND", "Schema '{name}' does not exist. Check SHOW SCHEMAS IN {parent}, or create it with CREATE SCHEMA {quoted}."),
+    3: ("TABLE_OR_VIEW_NOT_FOUND", "Table or view '{name}' does not exist. Check SHOW TABLES IN {parent} and the spelling of the name."),
+}  # fmt: skip
+
+
+@dataclass
+class Context:
+    principal: str
+    _snapshot: Snapshot
+    _authz: Authorizer
+    cursor: duckdb.DuckDBPyConnection
+    current_catalog: str | None = "main"
+    current_schema: str | None = "default"
+    decisions: list[Decision] = field(default_factory=list)
+    metadata_changed: bool = False
+    touched: list[str] = field(default_factory=list)  # full names, for the audit record
+    physical_names: dict[str, str] = field(default_factory=dict)  # t_<id> -> full name, for errors
+    _stale: bool = False
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The metastore as this transaction sees it (reloaded after this context changed it)."""
+        if self._stale:
+            self._snapshot = Snapshot.load(self.metastore, self._snapshot.version)
+            self._authz = Authorizer(self._snapshot)
+            self._stale = False
+        return self._snapshot
+
+    @property
+    def authz(self) -> Authorizer:
+        self.snapshot  # noqa: B018 - refreshes a stale picture first
+        return self._authz
+
+    @property
+    def metastore(self) -> Metastore:
+        return Metastore(self.cursor)
+
+    # -- authorization -----------------------------------------------------------------------
+    def require(self, action: str | Action, securable: Securable, *, as_principal: str | None = None) -> None:
+        """Check ``action`` on ``securable`` for the acting principal (or another, e.g. a view owner)."""
+        self._touch(securable)
+        try:
+            self.decisions.extend(self.authz.require(as_principal or self.principal, action, securable))
+        except AccessDenied as denied:
+            self.decisions.extend(denied.decisions)
+            raise
+
+    def require_visible(self, securable: Securable) -> None:
+        """Metadata access: any privilege on the object (or BROWSE on its catalog) is enough."""
+        self._touch(securable)
+        allowed = self.authz.can_see(self.principal, securable)
+        decision = Decision(allowed, self.principal, "BROWSE", securable,
+                            "holds a privilege on it or a container" if allowed
+                            else "holds no privilege on it and no BROWSE on its catalog")  # fmt: skip
+        self.decisions.append(decision)
+        if not allowed:
+            raise AccessDenied(
+                f"User {self.principal} cannot see {securable.describe()}: it needs a privilege "
+                "on it, or BROWSE on its catalog.",
+                [decision],
+            )
+
+    def require_admin(self, what: str) -> None:
+        root = self.snapshot.metastore
+        decision = self.authz.decide(self.principal, root, Privilege.MANAGE)
+        decision = Decision(decision.allowed, self.principal, "METASTORE ADMIN", root, decision.reason)
+        self.decisions.append(decision)
+        if not self.authz.is_admin(self.principal):
+            raise AccessDenied(
+                f"Only a metastore admin can {what}; user {self.principal} is not one. The metastore "
+                f"admin is {self.snapshot.admin}.",
+                [decision],
+            )
+
+    def is_admin(self) -> bool:
+        return self.authz.is_admin(self.principal)
+
+    def _touch(self, securable: Securable) -> None:
+        if securable.full_name and str(securable.full_name) not in self.touched:
+            self.touched.append(str(securable.full_name))
+
+    # -- names -------------------------------------------------------------------------------
+    def find(self, name: FullName) -> Securable | None:
+        return self.snapshot.find(name)
+
+    def lookup(self, name: FullName, expected: frozenset[SecurableType] | None = None) -> Securable:
+        """Resolve a name, or raise NotFound.
+
+        Before saying that a child does not exist, make sure the principal may use its
+        container: otherwise the error would reveal what a schema holds to someone who may not
+        look inside it.
+        """
+        found: Securable = self.snapshot.metastore
+        for depth in range(1, len(name.parts) + 1):
+            node = self.snapshot.find(FullName(name.parts[:depth]))
+            if node is None:
+                if found.type is not SecurableType.METASTORE:
+                    self.require("use_schema" if found.type is SecurableType.SCHEMA else "use", found)
+                code, template = _NOT_FOUND[depth]
+                prefix = FullName(name.parts[:depth])
+                raise NotFound(
+                    template.format(name=prefix, quoted=prefix.quoted(), parent=prefix.parent or ""),
+                    error_code=code,
+                )
+            found = node
+        if expected is not None and found.type not in expected:
+            raise wrong_type(found, expected)
+        return found
+
+    def lookup_relation(self, name: FullName) -> Securable:
+        return self.lookup(name, RELATION_TYPES)
+
+    # -- changes -----------------------------------------------------------------------------
+    def changed(self) -> None:
+        """Note a metadata change: later lookups in this transaction see it, and the engine
+        loads a new snapshot for everyone after commit."""
+        self.metadata_changed = True
+        self._stale = True
+
+
+def wrong_type(found: Securable, expected: frozenset[SecurableType]) -> InvalidRequest:
+    wanted = " or ".join(sorted(t.label for t in expected))
+    code = {
+        (SecurableType.VIEW, SecurableType.TABLE): "EXPECT_TABLE_NOT_VIEW",
+        (SecurableType.TABLE, SecurableType.VIEW): "EXPECT_VIEW_NOT_TABLE",
+    }.get((found.type, next(iter(expected))) if len(expected) == 1 else (None, None), "WRONG_OBJECT_TYPE")
+    return InvalidRequest(
+        f"'{found.full_name}' is a {found.type.label}, not a {wanted}. Use the statement for a "
+        f"{found.type.label}.",
+        error_code=code,
+    )

@@ -1,0 +1,206 @@
+"""Managed tables and views: create, replace, drop, rename, and write DataFrames into tables.
+
+A managed table's rows live in a DuckDB table ``managed.t_<hex>`` (its storage name). Replacing
+a table builds the new storage first and drops the old one after, in the same transaction, so
+``CREATE OR REPLACE TABLE t AS SELECT ... FROM t`` reads the old rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import pandas as pd
+
+from catalog.errors import AlreadyExists, InvalidRequest
+from catalog.names import FullName
+from catalog.securables import RELATION_TYPES, Securable, SecurableType
+from catalog.services import columns
+from catalog.services.context import Context, wrong_type
+from catalog.services.namespace import SCHEMA, drop_storage, refuse_system
+from catalog.store.metastore import Column, new_id
+
+CreateMode = Literal["error", "ignore", "replace"]
+TABLE = frozenset({SecurableType.TABLE})
+VIEW = frozenset({SecurableType.VIEW})
+FRAME = "__frame"
+
+
+def new_storage_name() -> str:
+    return f"managed.t_{new_id()}"
+
+
+def _prepare(ctx: Context, name: FullName, kind: SecurableType, mode: CreateMode) -> Securable | None:
+    """Authorize creating ``name`` and return the object it replaces, if any."""
+    refuse_system(name, "create")
+    schema = ctx.lookup(name.parent, SCHEMA)
+    ctx.require("create_table", schema)
+    existing = ctx.find(name)
+    if existing is None:
+        return None
+    if mode == "error":
+        verb = "CREATE OR REPLACE" if kind is SecurableType.TABLE else "CREATE OR REPLACE VIEW"
+        raise AlreadyExists(
+            f"{existing.type.label.capitalize()} '{name}' already exists. Drop it first, or use "
+            f"{verb} (mode='overwrite' from Python) to replace it.",
+            error_code="TABLE_OR_VIEW_ALREADY_EXISTS",
+        )
+    if existing.type is not kind:
+        raise wrong_type(existing, frozenset({kind}))
+    ctx.require("manage", existing)
+    return existing
+
+
+def create_table(
+    ctx: Context,
+    name: FullName,
+    build: Callable[[str], None],
+    *,
+    comment: str | None = None,
+    column_comments: dict[str, str | None] | None = None,
+    mode: CreateMode = "error",
+) -> Securable:
+    """Create (or replace) a managed table whose storage ``build(storage_name)`` fills."""
+    existing = _prepare(ctx, name, SecurableType.TABLE, mode)
+    if existing is not None and mode == "ignore":
+        return existing
+    storage = new_storage_name()
+    ctx.physical_names[storage.split(".")[1]] = str(name)
+    build(storage)
+    table_columns = columns.merge_comments(columns.describe(ctx.cursor, storage), column_comments or {})
+    store = ctx.metastore
+    if existing is not None:
+        drop_storage(ctx, existing)
+        changes = {"storage_name": storage}
+        if comment is not None:
+            changes["comment"] = comment
+        store.update_securable(existing.id, ctx.principal, **changes)
+        table = existing
+    else:
+        schema = ctx.find(name.parent)
+        table = store.insert_securable(SecurableType.TABLE, name, schema.id, ctx.principal,
+                                       comment=comment, storage_name=storage)  # fmt: skip
+    store.set_columns(table.id, table_columns)
+    ctx.changed()
+    return ctx.snapshot.by_id[table.id]
+
+
+def create_view(
+    ctx: Context,
+    name: FullName,
+    definition: str,
+    view_columns: list[Column],
+    *,
+    comment: str | None = None,
+    mode: CreateMode = "error",
+) -> Securable:
+    existing = _prepare(ctx, name, SecurableType.VIEW, mode)
+    if existing is not None and mode == "ignore":
+        return existing
+    store = ctx.metastore
+    if existing is not None:
+        changes = {"definition": definition}
+        if comment is not None:
+            changes["comment"] = comment
+        store.update_securable(existing.id, ctx.principal, **changes)
+        view = existing
+    else:
+        schema = ctx.find(name.parent)
+        view = store.insert_securable(SecurableType.VIEW, name, schema.id, ctx.principal,
+                                      comment=comment, definition=definition)  # fmt: skip
+    store.set_columns(view.id, view_columns)
+    ctx.changed()
+    return ctx.snapshot.by_id[view.id]
+
+
+def drop_relation(ctx: Context, name: FullName, kind: SecurableType, *, if_exists: bool = False) -> bool:
+    if if_exists and ctx.find(name) is None:
+        return False
+    relation = ctx.lookup(name, frozenset({kind}))
+    refuse_system(relation, "drop")
+    ctx.require("manage", relation)
+    drop_storage(ctx, relation)
+    ctx.metastore.delete_securables([relation.id])
+    ctx.changed()
+    return True
+
+
+def rename_relation(ctx: Context, relation: Securable, new_name: FullName) -> Securable:
+    """ALTER TABLE|VIEW ... RENAME TO: within its schema. The storage does not move."""
+    refuse_system(relation, "rename")
+    ctx.require("manage", relation)
+    if new_name.parent != relation.full_name.parent:
+        raise InvalidRequest(
+            f"'{relation.full_name}' can only be renamed within schema {relation.full_name.parent}; to "
+            f"move it, CREATE TABLE {new_name.quoted()} AS SELECT * FROM {relation.full_name.quoted()}.",
+            error_code="CANNOT_MOVE_ACROSS_SCHEMAS",
+        )
+    if ctx.find(new_name) is not None:
+        raise AlreadyExists(f"'{new_name}' already exists; choose another name.",
+                            error_code="TABLE_OR_VIEW_ALREADY_EXISTS")  # fmt: skip
+    ctx.metastore.update_securable(relation.id, ctx.principal, full_name=str(new_name), name=new_name.name)
+    ctx.changed()
+    return relation
+
+
+def check_frame(df: pd.DataFrame, what: str) -> None:
+    """A DataFrame we can store: string column names, unique ignoring case."""
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidRequest(f"{what} needs a pandas DataFrame, got {type(df).__name__}.",
+                             error_code="INVALID_PARAMETER_VALUE")  # fmt: skip
+    if len(df.columns) == 0:
+        raise InvalidRequest(f"{what}: the DataFrame has no columns.", error_code="INVALID_PARAMETER_VALUE")
+    seen: dict[str, str] = {}
+    for column in df.columns:
+        if not isinstance(column, str) or not column.strip():
+            raise InvalidRequest(f"{what}: column names must be non-empty strings, got {column!r}.",
+                                 error_code="INVALID_COLUMN_NAME")  # fmt: skip
+        if column.lower() in seen:
+            raise InvalidRequest(f"{what}: columns '{seen[column.lower()]}' and '{column}' differ only "
+                                 "in case; catalog column names ignore case.", error_code="COLUMN_ALREADY_EXISTS")  # fmt: skip
+        seen[column.lower()] = column
+
+
+def frame_builder(ctx: Context, df: pd.DataFrame) -> Callable[[str], None]:
+    def build(storage: str) -> None:
+        ctx.cursor.register(FRAME, df)
+        try:
+            ctx.cursor.execute(f"CREATE TABLE {storage} AS SELECT * FROM {FRAME}")
+        finally:
+            ctx.cursor.unregister(FRAME)
+
+    return build
+
+
+def write_frame(ctx: Context, table: Securable, df: pd.DataFrame, mode: str) -> int:
+    """Append or overwrite rows of a managed table from a DataFrame, matching columns by name."""
+    if mode not in ("append", "overwrite"):
+        raise InvalidRequest(f"write_table mode must be 'append' or 'overwrite', not {mode!r}.",
+                             error_code="INVALID_PARAMETER_VALUE")  # fmt: skip
+    if table.type is not SecurableType.TABLE:
+        raise wrong_type(table, TABLE)
+    refuse_system(table, "write to")
+    ctx.require("write", table)
+    check_frame(df, f"write_table('{table.full_name}')")
+    known = {c.name.lower() for c in ctx.metastore.columns(table.id)}
+    unknown = [c for c in df.columns if c.lower() not in known]
+    if unknown:
+        raise InvalidRequest(
+            f"Table '{table.full_name}' has no column(s) {', '.join(unknown)}. Its columns: "
+            f"{', '.join(c.name for c in ctx.metastore.columns(table.id))}. Rename the DataFrame's "
+            "columns, or recreate the table with create_table(..., mode='overwrite').",
+            error_code="SCHEMA_MISMATCH",
+        )
+    ctx.physical_names[table.storage_name.split(".")[1]] = str(table.full_name)
+    if mode == "overwrite":
+        ctx.cursor.execute(f"DELETE FROM {table.storage_name}")
+    ctx.cursor.register(FRAME, df)
+    try:
+        ctx.cursor.execute(f"INSERT INTO {table.storage_name} BY NAME SELECT * FROM {FRAME}")
+    finally:
+        ctx.cursor.unregister(FRAME)
+    return len(df)
+
+
+def is_relation(securable: Securable) -> bool:
+    return securable.type in RELATION_TYPES

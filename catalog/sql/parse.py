@@ -1,0 +1,133 @@
+"""Text to trees: parse with the catalog dialect, bind parameters, explain syntax errors.
+
+Parameters are bound into the tree as literals (never pasted into text), so they work in any
+statement, GRANT included, and cannot change its shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import logging
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from catalog.errors import SqlError
+from catalog.sql.dialect import CatalogDialect
+
+# sqlglot logs a warning when it falls back to Command; we raise a clear error instead.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+DIALECT = CatalogDialect()
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+@lru_cache(maxsize=512)
+def _parse_cached(text: str) -> tuple[exp.Expr, ...]:
+    try:
+        trees = DIALECT.parse(text)
+    except ParseError as exc:
+        raise _syntax_error(text, exc) from None
+    except TokenError as exc:
+        raise SqlError(f"Syntax error: {exc}", error_code="PARSE_SYNTAX_ERROR") from None
+    return tuple(t for t in trees if t is not None)
+
+
+def parse(text: str, params: Params = None) -> list[exp.Expr]:
+    """Parse one or more ``;``-separated statements and bind ``params`` into them.
+
+    Returns fresh trees the caller may change. Raises SqlError (PARSE_SYNTAX_ERROR) with the
+    line and column of the first error, or UNSUPPORTED_STATEMENT for statements the catalog
+    does not run.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise SqlError("The SQL text is empty; pass a statement such as 'SHOW CATALOGS'.",
+                       error_code="PARSE_EMPTY_STATEMENT")  # fmt: skip
+    trees = [tree.copy() for tree in _parse_cached(text)]
+    if not trees:
+        raise SqlError("The SQL text holds no statement.", error_code="PARSE_EMPTY_STATEMENT")
+    for tree in trees:
+        if isinstance(tree, exp.Command):
+            keyword = f"{tree.name} {str(tree.expression).split()[0] if tree.expression else ''}".strip()
+            raise SqlError(
+                f"The statement '{keyword.upper()} ...' is not supported by the catalog. See the "
+                "README for the statements it runs.",
+                error_code="UNSUPPORTED_STATEMENT",
+            )
+    _bind(trees, params)
+    return trees
+
+
+def _syntax_error(text: str, exc: ParseError) -> SqlError:
+    first = exc.errors[0] if exc.errors else {}
+    line, column = first.get("line"), first.get("col")
+    description = str(first.get("description") or exc).split("\n")[0]
+    if "<Token" in description:  # sqlglot prints the token object; name the text instead
+        description = description.split(" but got <Token")[0] + f" but got '{first.get('highlight', '')}'"
+    near = first.get("highlight")
+    where = f" at line {line}, column {column}" if line else ""
+    near_text = f" near '{near}'" if near else ""
+    return SqlError(
+        f"Syntax error{where}{near_text}: {description}.",
+        error_code="PARSE_SYNTAX_ERROR",
+        details={"line": line, "column": column, "statement": text},
+    )
+
+
+def _bind(trees: list[exp.Expr], params: Params) -> None:
+    placeholders = [p for tree in trees for p in tree.find_all(exp.Placeholder)]
+    if not placeholders:
+        if params:
+            raise SqlError("Parameters were given but the statement has no ? or :name markers.",
+                           error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+        return
+    if params is None:
+        raise SqlError("The statement has parameter markers but no parameters were given.",
+                       error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+    named = isinstance(params, Mapping)
+    positional = iter(params) if not named else None
+    used: set[str] = set()
+    for marker in placeholders:
+        name = marker.name
+        if named:
+            if not name:
+                raise SqlError("Use :name markers with a dict of parameters, or ? with a list.",
+                               error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+            if name not in params:
+                raise SqlError(f"No value was given for parameter :{name}.",
+                               error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+            value = params[name]
+            used.add(name)
+        else:
+            if name:
+                raise SqlError(f"Parameter :{name} needs a dict of parameters.",
+                               error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+            try:
+                value = next(positional)
+            except StopIteration:
+                raise SqlError("There are more ? markers than parameters.",
+                               error_code="UNBOUND_SQL_PARAMETER") from None  # fmt: skip
+        marker.replace(literal(value))
+    if not named and next(positional, _END) is not _END:
+        raise SqlError("There are more parameters than ? markers.", error_code="UNBOUND_SQL_PARAMETER")
+
+
+_END = object()
+
+
+def literal(value: Any) -> exp.Expr:
+    """A SQL literal for a Python value (strings, numbers, booleans, None, dates)."""
+    if value is None or isinstance(value, bool | int | float | str | decimal.Decimal):
+        return exp.convert(value)
+    if isinstance(value, dt.datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    raise SqlError(f"Parameters of type {type(value).__name__} are not supported; pass str, "
+                   "int, float, bool, None, date or datetime.", error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip

@@ -1,0 +1,1 @@
+"""The metastore on DuckDB: opening a home, schema migrations, plain data access."""

@@ -1,0 +1,44 @@
+"""Open the DuckDB file of a catalog home with the sandbox switched on.
+
+The settings below are DuckDB's own defences for user SQL: no file or network access, no
+extension installs or loads, no Python-variable scans, and a locked configuration so that no
+statement can switch them back. The engine never needs any of these for its own work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from catalog.errors import HomeLocked, InvalidRequest
+
+DATABASE_FILE = "catalog.duckdb"
+
+SANDBOX_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "python_enable_replacements": False,
+    "allow_community_extensions": False,
+}
+
+
+def open_database(home: Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the home's database file; raise HomeLocked if another process holds it."""
+    if home.exists() and not home.is_dir():
+        raise InvalidRequest(f"The catalog home '{home}' exists but is not a directory.")
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / DATABASE_FILE
+    try:
+        connection = duckdb.connect(str(path), config=SANDBOX_CONFIG)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise InvalidRequest(f"Cannot open the catalog home '{home}': {exc}") from exc
+        raise HomeLocked(
+            f"The catalog home '{home}' is open in another process. DuckDB allows one process per "
+            f"home: run `catalog --home {home} server` there and connect to it with "
+            "catalog.connect('http://HOST:PORT', token=...) instead.",
+        ) from exc
+    connection.execute("SET lock_configuration = true")
+    return connection

@@ -12,6 +12,27 @@ CreateMode = Literal["error", "ignore", "overwrite"]
 WriteMode = Literal["append", "overwrite"]
 
 
+class PolicyFiles(ABC):
+    """Grants as casbin policy files a reviewer can read (metastore admins only)."""
+
+    @abstractmethod
+    def export(self) -> str:
+        """The live grants, owners and group memberships as a policy file."""
+
+    @abstractmethod
+    def plan(self, text: str) -> list[str]:
+        """The statements that would make the live state equal the file. Changes nothing.
+
+        Raises:
+            PolicyError: the file has a syntax error, an unknown privilege, principal or object
+                (every bad line is listed with its number).
+        """
+
+    @abstractmethod
+    def apply(self, text: str) -> list[str]:
+        """Run the planned statements in one transaction (all or nothing) and return them."""
+
+
 class Catalog(ABC):
     """A connection to a catalog as one principal.
 
@@ -70,6 +91,11 @@ class Catalog(ABC):
         Columns are matched by name; a column the table lacks is an error (SCHEMA_MISMATCH).
         Needs USE CATALOG, USE SCHEMA and MODIFY.
         """
+
+    @property
+    @abstractmethod
+    def policy(self) -> PolicyFiles:
+        """Policy files: export the live grants, plan a file against them, apply it."""
 
     @abstractmethod
     def close(self) -> None:

@@ -10,10 +10,10 @@ import pandas as pd
 from sqlglot import exp
 
 from catalog import engine as engines
-from catalog.api import Catalog, CreateMode, WriteMode
+from catalog.api import Catalog, CreateMode, PolicyFiles, WriteMode
 from catalog.errors import InvalidRequest
 from catalog.names import split_name
-from catalog.services import tables
+from catalog.services import policies, tables
 from catalog.services.context import Context
 from catalog.sql import planner, runner
 from catalog.sql.resolve import qualify
@@ -85,7 +85,31 @@ class EmbeddedCatalog(Catalog):
         return self._session.run("writeTable", work, request_params={"name": name, "mode": mode},
                                  result_summary=lambda count: f"{count} row(s)")  # fmt: skip
 
+    @property
+    def policy(self) -> PolicyFiles:
+        return _EmbeddedPolicyFiles(self._session)
+
     def close(self) -> None:
         if not self._session.closed:
             self._session.close()
             engines.release(self._engine)
+
+
+class _EmbeddedPolicyFiles(PolicyFiles):
+    def __init__(self, session: engines.Session) -> None:
+        self._session = session
+
+    def export(self) -> str:
+        source = str(self._session.engine.home)
+        return self._session.run("exportPolicy", lambda ctx: policies.export(ctx, source), writes=False)
+
+    def plan(self, text: str) -> list[str]:
+        return self._session.run("planPolicy", lambda ctx: policies.plan(ctx, text), writes=False,
+                                 result_summary=lambda statements: f"{len(statements)} statement(s)")  # fmt: skip
+
+    def apply(self, text: str) -> list[str]:
+        return self._session.run(
+            "applyPolicy",
+            lambda ctx: policies.apply(ctx, text, runner.execute_in),
+            result_summary=lambda statements: "; ".join(statements) or "no changes",
+        )

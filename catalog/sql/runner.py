@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pandas as pd
+from sqlglot.errors import TokenError
+from sqlglot.tokens import TokenType
 
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, SqlError
 from catalog.sql import planner
 from catalog.sql.dialect import CatalogDialect
-from catalog.sql.parse import Params, parse
+from catalog.sql.parse import DIALECT, Params, parse
 from catalog.sql.statements import classify
 
 if TYPE_CHECKING:
     from catalog.engine import Session
+    from catalog.services.context import Context
 
 REFUSED_ACTION = "commandSubmit"
 
@@ -44,3 +47,27 @@ def execute(session: Session, text: str, params: Params = None) -> pd.DataFrame:
             result_summary=lambda frame: f"{len(frame)} row(s)",
         )
     return result
+
+
+def execute_in(ctx: Context, text: str) -> pd.DataFrame:
+    """Run statements inside an existing context (and its transaction), e.g. a policy apply."""
+    result = pd.DataFrame()
+    for tree in parse(text):
+        planner.check(tree)
+        result = classify(tree).handler(ctx, tree)
+    return result
+
+
+def split_statements(text: str) -> list[str]:
+    """Split a script at its top-level semicolons, keeping each statement's original text."""
+    try:
+        tokens = DIALECT.tokenize(text)
+    except TokenError as exc:
+        raise SqlError(f"Syntax error: {exc}", error_code="PARSE_SYNTAX_ERROR") from None
+    statements, start = [], 0
+    for token in tokens:
+        if token.token_type is TokenType.SEMICOLON:
+            statements.append(text[start : token.start])
+            start = token.end + 1
+    statements.append(text[start:])
+    return [s.strip() for s in statements if s.strip()]

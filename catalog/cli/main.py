@@ -1,0 +1,118 @@
+"""The ``catalog`` command: SQL, policy files, and (later) the server, from a shell.
+
+    catalog --home ./demo-home --user alice sql "SHOW GRANTS ON SCHEMA main.ml"
+    catalog sql -f setup.sql
+    catalog policy export -o grants.csv
+    catalog policy plan grants.csv
+    catalog policy apply grants.csv
+
+``--home`` and ``--user`` default to ``$CATALOG_HOME`` and ``$CATALOG_USER``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from catalog.cli.output import FORMATS, print_frame, print_lines
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="catalog",
+        description="A governance-first data and ML catalog.",
+        epilog="Environment: CATALOG_HOME (default ./.catalog), CATALOG_USER (default: the metastore admin).",
+    )
+    parser.add_argument("--home", help="catalog home folder (default: $CATALOG_HOME or ./.catalog)")
+    parser.add_argument("--user", help="act as this user (default: $CATALOG_USER or the metastore admin)")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sql = commands.add_parser("sql", help="run Databricks SQL statements")
+    sql.add_argument("statement", nargs="?", help="the SQL text (or use -f)")
+    sql.add_argument("-f", "--file", help="read statements from a file ('-' for standard input)")
+
+    policy = commands.add_parser("policy", help="export, plan and apply casbin policy files")
+    actions = policy.add_subparsers(dest="action", metavar="ACTION")
+    export = actions.add_parser("export", help="write the live grants as a policy file")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    plan = actions.add_parser("plan", help="print the statements that would make the grants equal FILE")
+    plan.add_argument("file")
+    apply = actions.add_parser("apply", help="apply FILE: run the planned statements in one transaction")
+    apply.add_argument("file")
+    return parser
+
+
+def _connect(args: argparse.Namespace):
+    import catalog
+
+    return catalog.connect(args.home, user=args.user)
+
+
+def _run_sql(args: argparse.Namespace) -> int:
+    from catalog.sql.runner import split_statements
+
+    if args.file:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    elif args.statement:
+        text = args.statement
+    else:
+        print("catalog sql: give a statement, or -f FILE", file=sys.stderr)
+        return EXIT_USAGE
+    statements = split_statements(text)
+    with _connect(args) as cat:
+        for statement in statements:
+            if len(statements) > 1 and args.format == "table":
+                print(f"> {statement}")
+            print_frame(cat.sql(statement), args.format)
+    return EXIT_OK
+
+
+def _run_policy(args: argparse.Namespace) -> int:
+    if args.action is None:
+        print("catalog policy: choose export, plan or apply", file=sys.stderr)
+        return EXIT_USAGE
+    with _connect(args) as cat:
+        if args.action == "export":
+            text = cat.policy.export()
+            if args.output:
+                Path(args.output).write_text(text, encoding="utf-8")
+                print(f"Wrote {args.output}")
+            else:
+                sys.stdout.write(text)
+            return EXIT_OK
+        text = Path(args.file).read_text(encoding="utf-8")
+        if args.action == "plan":
+            statements = cat.policy.plan(text)
+            print_lines(statements or ["-- no changes: the live grants already match the file"])
+            return EXIT_OK
+        statements = cat.policy.apply(text)
+        print_lines(statements)
+        print(f"Applied {len(statements)} statement(s) from {args.file}.")
+        return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    from catalog.errors import CatalogError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"sql": _run_sql, "policy": _run_policy}
+    if args.command not in handlers:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handlers[args.command](args)
+    except CatalogError as error:
+        print(f"Error [{error.error_code}]: {error.message}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

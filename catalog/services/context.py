@@ -127,10 +127,10 @@ class Context:
                     self.require("use_schema" if found.type is SecurableType.SCHEMA else "use", found)
                 code, template = _NOT_FOUND[depth]
                 prefix = FullName(name.parts[:depth])
-                raise NotFound(
-                    template.format(name=prefix, quoted=prefix.quoted(), parent=prefix.parent or ""),
-                    error_code=code,
-                )
+                message = template.format(name=prefix, quoted=prefix.quoted(), parent=prefix.parent or "")
+                if depth < len(name.parts):
+                    message += f" (looking up '{name}')"
+                raise NotFound(message, error_code=code)
             found = node
         if expected is not None and found.type not in expected:
             raise wrong_type(found, expected)

@@ -20,6 +20,7 @@ from catalog.names import FullName
 from catalog.resources import resource_dir
 from catalog.securables import GRANTABLE, SYSTEM_CATALOG, Privilege, SecurableType
 from catalog.services import columns
+from catalog.store.database import registered
 from catalog.store.metastore import Metastore
 from catalog.store.snapshot import ACCOUNT_USERS
 
@@ -126,13 +127,8 @@ def relations(
         PRINCIPALS: pa.table({"name": pa.array(list(principals), pa.string())}),
         GRANTABLE_RELATION: _grantable_table(),
     }
-    for name, table in tables.items():
-        cursor.register(name, table)
-    try:
+    with registered(cursor, tables):
         yield
-    finally:
-        for name in tables:
-            cursor.unregister(name)
 
 
 def empty_relations(cursor: duckdb.DuckDBPyConnection):

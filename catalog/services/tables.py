@@ -18,6 +18,7 @@ from catalog.securables import RELATION_TYPES, Securable, SecurableType
 from catalog.services import columns
 from catalog.services.context import Context, wrong_type
 from catalog.services.namespace import SCHEMA, drop_storage, refuse_system
+from catalog.store.database import registered
 from catalog.store.metastore import Column, new_id
 
 CreateMode = Literal["error", "ignore", "replace"]
@@ -163,11 +164,8 @@ def check_frame(df: pd.DataFrame, what: str) -> None:
 
 def frame_builder(ctx: Context, df: pd.DataFrame) -> Callable[[str], None]:
     def build(storage: str) -> None:
-        ctx.cursor.register(FRAME, df)
-        try:
+        with registered(ctx.cursor, {FRAME: df}):
             ctx.cursor.execute(f"CREATE TABLE {storage} AS SELECT * FROM {FRAME}")
-        finally:
-            ctx.cursor.unregister(FRAME)
 
     return build
 
@@ -194,11 +192,8 @@ def write_frame(ctx: Context, table: Securable, df: pd.DataFrame, mode: str) -> 
     ctx.physical_names[table.storage_name.split(".")[1]] = str(table.full_name)
     if mode == "overwrite":
         ctx.cursor.execute(f"DELETE FROM {table.storage_name}")
-    ctx.cursor.register(FRAME, df)
-    try:
+    with registered(ctx.cursor, {FRAME: df}):
         ctx.cursor.execute(f"INSERT INTO {table.storage_name} BY NAME SELECT * FROM {FRAME}")
-    finally:
-        ctx.cursor.unregister(FRAME)
     return len(df)
 
 

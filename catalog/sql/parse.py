@@ -94,7 +94,7 @@ def _bind(trees: list[exp.Expr], params: Params) -> None:
     positional = iter(params) if not named else None
     used: set[str] = set()
     for marker in placeholders:
-        name = marker.name
+        name = "" if marker.name in ("", "?") else marker.name
         if named:
             if not name:
                 raise SqlError("Use :name markers with a dict of parameters, or ? with a list.",

@@ -7,7 +7,10 @@ statement can switch them back. The engine never needs any of these for its own 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -42,3 +45,22 @@ def open_database(home: Path) -> duckdb.DuckDBPyConnection:
         ) from exc
     connection.execute("SET lock_configuration = true")
     return connection
+
+
+@contextmanager
+def registered(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Any]) -> Iterator[None]:
+    """Expose DataFrames or Arrow tables to SQL on ``cursor`` under the given names, for one block.
+
+    Registration is transactional in DuckDB: if the block's statement aborted the transaction,
+    unregistering fails and the coming rollback removes the names instead.
+    """
+    for name, data in relations.items():
+        cursor.register(name, data)
+    try:
+        yield
+    finally:
+        for name in relations:
+            try:
+                cursor.unregister(name)
+            except duckdb.TransactionException:
+                pass  # aborted transaction: the rollback drops the registration

@@ -1,0 +1,71 @@
+"""Shared fixtures: real catalog homes on disk (DuckDB files), real users, real grants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import catalog
+from catalog.api import Catalog
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A fresh, not yet created, catalog home folder."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def connect(home: Path) -> Iterator[Callable[[str], Catalog]]:
+    """Open connections to ``home`` as any user; all are closed at the end of the test."""
+    opened: list[Catalog] = []
+
+    def open_as(user: str) -> Catalog:
+        cat = catalog.connect(home, user=user)
+        opened.append(cat)
+        return cat
+
+    yield open_as
+    for cat in reversed(opened):
+        cat.close()
+
+
+@pytest.fixture
+def admin(connect: Callable[[str], Catalog]) -> Catalog:
+    """The metastore admin of a new home (the user who creates it)."""
+    return connect("admin")
+
+
+def churn_features() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4],
+            "tenure_months": [3, 14, 40, 7],
+            "avg_session_minutes": [12.5, 30.0, 8.25, 55.0],
+            "churned": [1, 0, 0, 1],
+        }
+    )
+
+
+@pytest.fixture
+def world(admin: Catalog, connect: Callable[[str], Catalog]) -> dict[str, Catalog]:
+    """The issue's story: catalog main, schema main.ml with a table, alice in analysts, bob outside.
+
+    analysts hold USE CATALOG on main and USE SCHEMA + SELECT on main.ml.
+    """
+    admin.sql("CREATE CATALOG main")
+    admin.sql("CREATE SCHEMA main.ml COMMENT 'churn work'")
+    admin.create_table("main.ml.churn_features", churn_features())
+    for statement in (
+        "CREATE USER alice",
+        "CREATE USER bob",
+        "CREATE GROUP analysts",
+        "ALTER GROUP analysts ADD USER alice",
+        "GRANT USE CATALOG ON CATALOG main TO analysts",
+        "GRANT USE SCHEMA, SELECT ON SCHEMA main.ml TO analysts",
+    ):
+        admin.sql(statement)
+    return {"admin": admin, "alice": connect("alice"), "bob": connect("bob")}

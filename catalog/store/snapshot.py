@@ -8,7 +8,7 @@ picture it started with, so concurrent readers never see half of a change.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from catalog.errors import NotFound
@@ -33,7 +33,25 @@ class Snapshot:
 
     @classmethod
     def load(cls, metastore: Metastore, version: int) -> Snapshot:
-        securables = metastore.securables()
+        return cls.build(
+            version,
+            metastore.securables(),
+            {name: kind for name, kind, _, _ in metastore.principals()},
+            metastore.memberships(),
+            metastore.grants(),
+        )
+
+    @classmethod
+    def build(
+        cls,
+        version: int,
+        securables: Iterable[Securable],
+        principals: dict[str, str],
+        memberships: Iterable[tuple[str, str]],
+        grants: Iterable[Grant],
+    ) -> Snapshot:
+        """Assemble a snapshot from rows (the metastore's, or synthetic ones in tests and benchmarks)."""
+        securables = list(securables)
         by_id = {s.id: s for s in securables}
         root = next(s for s in securables if s.type is SecurableType.METASTORE)
         children: dict[str, list[str]] = defaultdict(list)
@@ -42,10 +60,9 @@ class Snapshot:
                 children[s.parent_id].append(s.id)
         members: dict[str, set[str]] = defaultdict(set)
         groups_of: dict[str, set[str]] = defaultdict(set)
-        for group, member in metastore.memberships():
+        for group, member in memberships:
             members[group].add(member)
             groups_of[member].add(group)
-        principals = {name: kind for name, kind, _, _ in metastore.principals()}
         for name, kind in principals.items():
             if kind == "USER":
                 groups_of[name].add(ACCOUNT_USERS)
@@ -55,9 +72,9 @@ class Snapshot:
             by_id=by_id,
             by_name={str(s.full_name): s for s in securables if s.full_name},
             children={k: tuple(v) for k, v in children.items()},
-            principals=principals,
+            principals=dict(principals),
             members={k: frozenset(v) for k, v in members.items()},
-            grants=tuple(metastore.grants()),
+            grants=tuple(grants),
             _groups_of={k: frozenset(v) for k, v in groups_of.items()},
         )
 

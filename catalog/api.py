@@ -61,8 +61,9 @@ class Catalog(ABC):
         """
 
     @abstractmethod
-    def create_table(self, name: str, df: pd.DataFrame, *, comment: str | None = None,
-                     mode: CreateMode = "error") -> str:  # fmt: skip
+    def create_table(
+        self, name: str, df: pd.DataFrame, *, comment: str | None = None, mode: CreateMode = "error"
+    ) -> str:
         """Create a managed table from a DataFrame and return its full name.
 
         Args:

@@ -53,14 +53,25 @@ def record(cursor: duckdb.DuckDBPyConnection, workspace_id: str, event: AuditEve
     cursor.execute(
         _INSERT,
         [
-            event_id, stamp, stamp.date(), workspace_id, event.source_ip_address,
-            event.user_agent, event.session_id,
-            event.principal, event.principal,
-            event.service_name, event.action_name, uuid.uuid4().hex,
-            list(params), list(params.values()),
-            event.status_code, event.error_message, event.result,
+            event_id,
+            stamp,
+            stamp.date(),
+            workspace_id,
+            event.source_ip_address,
+            event.user_agent,
+            event.session_id,
+            event.principal,
+            event.principal,
+            event.service_name,
+            event.action_name,
+            uuid.uuid4().hex,
+            list(params),
+            list(params.values()),
+            event.status_code,
+            event.error_message,
+            event.result,
             "ACCOUNT_LEVEL" if event.service_name == "accounts" else "WORKSPACE_LEVEL",
             [str(d) for d in event.decisions],
         ],
-    )  # fmt: skip
+    )
     return event_id

@@ -51,17 +51,21 @@ class EmbeddedCatalog(Catalog):
     def _name(self, ctx: Context, name: str):
         return qualify(split_name(name), ctx.current_catalog, ctx.current_schema)
 
-    def create_table(self, name: str, df: pd.DataFrame, *, comment: str | None = None,
-                     mode: CreateMode = "error") -> str:  # fmt: skip
+    def create_table(
+        self, name: str, df: pd.DataFrame, *, comment: str | None = None, mode: CreateMode = "error"
+    ) -> str:
         if mode not in _CREATE_MODES:
-            raise InvalidRequest(f"create_table mode must be one of {', '.join(_CREATE_MODES)}, not {mode!r}.",
-                                 error_code="INVALID_PARAMETER_VALUE")  # fmt: skip
+            raise InvalidRequest(
+                f"create_table mode must be one of {', '.join(_CREATE_MODES)}, not {mode!r}.",
+                error_code="INVALID_PARAMETER_VALUE",
+            )
         tables.check_frame(df, f"create_table('{name}')")
 
         def work(ctx: Context) -> str:
             full_name = self._name(ctx, name)
-            tables.create_table(ctx, full_name, tables.frame_builder(ctx, df), comment=comment,
-                                mode=_CREATE_MODES[mode])  # fmt: skip
+            tables.create_table(
+                ctx, full_name, tables.frame_builder(ctx, df), comment=comment, mode=_CREATE_MODES[mode]
+            )
             return str(full_name)
 
         return self._session.run("createTable", work, request_params={"name": name, "mode": mode})
@@ -74,16 +78,25 @@ class EmbeddedCatalog(Catalog):
             frame.attrs[SOURCE_ATTR] = str(full_name)
             return frame
 
-        return self._session.run("readTable", work, writes=False, request_params={"name": name},
-                                 result_summary=lambda frame: f"{len(frame)} row(s)")  # fmt: skip
+        return self._session.run(
+            "readTable",
+            work,
+            writes=False,
+            request_params={"name": name},
+            result_summary=lambda frame: f"{len(frame)} row(s)",
+        )
 
     def write_table(self, name: str, df: pd.DataFrame, mode: WriteMode = "append") -> int:
         def work(ctx: Context) -> int:
             table = ctx.lookup_relation(self._name(ctx, name))
             return tables.write_frame(ctx, table, df, mode)
 
-        return self._session.run("writeTable", work, request_params={"name": name, "mode": mode},
-                                 result_summary=lambda count: f"{count} row(s)")  # fmt: skip
+        return self._session.run(
+            "writeTable",
+            work,
+            request_params={"name": name, "mode": mode},
+            result_summary=lambda count: f"{count} row(s)",
+        )
 
     @property
     def policy(self) -> PolicyFiles:
@@ -104,8 +117,12 @@ class _EmbeddedPolicyFiles(PolicyFiles):
         return self._session.run("exportPolicy", lambda ctx: policies.export(ctx, source), writes=False)
 
     def plan(self, text: str) -> list[str]:
-        return self._session.run("planPolicy", lambda ctx: policies.plan(ctx, text), writes=False,
-                                 result_summary=lambda statements: f"{len(statements)} statement(s)")  # fmt: skip
+        return self._session.run(
+            "planPolicy",
+            lambda ctx: policies.plan(ctx, text),
+            writes=False,
+            result_summary=lambda statements: f"{len(statements)} statement(s)",
+        )
 
     def apply(self, text: str) -> list[str]:
         return self._session.run(

@@ -9,6 +9,7 @@ connection: every operation runs through :meth:`Session.run`, which opens a tran
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -65,11 +66,15 @@ class Engine:
                 workspace_id = uuid.uuid4().hex
                 store.set_info(WORKSPACE_ID_KEY, workspace_id)
                 store.insert_principal(admin, "USER", admin)
-                store.insert_securable(SecurableType.METASTORE, None, None, admin,
-                                       comment="The metastore of this catalog home")  # fmt: skip
+                store.insert_securable(
+                    SecurableType.METASTORE, None, None, admin, comment="The metastore of this catalog home"
+                )
                 system_tables.ensure(store, admin, first_time=True)
-                audit.record(cursor, workspace_id, audit.AuditEvent(
-                    admin, "createMetastore", {"home": str(self.home)}, result=f"admin {admin}"))  # fmt: skip
+                audit.record(
+                    cursor,
+                    workspace_id,
+                    audit.AuditEvent(admin, "createMetastore", {"home": str(self.home)}, result=f"admin {admin}"),
+                )
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
@@ -189,16 +194,17 @@ class Session:
         another; reads run side by side on their own cursors.
         """
         if self.closed:
-            raise InvalidRequest("This catalog connection is closed; open a new one with catalog.connect().",
-                                 error_code="CONNECTION_CLOSED")  # fmt: skip
+            raise InvalidRequest(
+                "This catalog connection is closed; open a new one with catalog.connect().",
+                error_code="CONNECTION_CLOSED",
+            )
         snapshot, authz = self.engine.state()
         lock = self.engine.write_lock if writes else _NO_LOCK
         params = dict(request_params or {})
         with lock:
             if writes:  # a write must decide against the latest picture, taken under the lock
                 snapshot, authz = self.engine.state()
-            ctx = Context(self.principal, snapshot, authz, self.cursor,
-                          self.current_catalog, self.current_schema)  # fmt: skip
+            ctx = Context(self.principal, snapshot, authz, self.cursor, self.current_catalog, self.current_schema)
             self.cursor.execute("BEGIN")
             try:
                 result = work(ctx)
@@ -230,24 +236,34 @@ class Session:
         self._record_alone(ctx, action, params, error.http_status, error.message)
 
     def _rollback(self) -> None:
-        try:
+        # A failed COMMIT leaves no transaction to roll back.
+        with suppress(duckdb.TransactionException):
             self.cursor.execute("ROLLBACK")
-        except duckdb.TransactionException:
-            pass  # DuckDB already aborted the transaction
 
     def _touched(self, ctx: Context) -> dict[str, str]:
         return {"full_name_arg": ", ".join(ctx.touched)} if ctx.touched else {}
 
-    def _record(self, ctx: Context, action: str, params: dict[str, str], status: int,
-                error: str | None, result: str | None) -> None:  # fmt: skip
-        audit.record(self.cursor, self.engine.workspace_id, audit.AuditEvent(
-            principal=self.principal, action_name=action, request_params=params,
-            status_code=status, error_message=error, result=result, decisions=ctx.decisions,
-            session_id=self.session_id, source_ip_address=self.source_ip_address,
-            user_agent=self.user_agent))  # fmt: skip
+    def _record(
+        self, ctx: Context, action: str, params: dict[str, str], status: int, error: str | None, result: str | None
+    ) -> None:
+        audit.record(
+            self.cursor,
+            self.engine.workspace_id,
+            audit.AuditEvent(
+                principal=self.principal,
+                action_name=action,
+                request_params=params,
+                status_code=status,
+                error_message=error,
+                result=result,
+                decisions=ctx.decisions,
+                session_id=self.session_id,
+                source_ip_address=self.source_ip_address,
+                user_agent=self.user_agent,
+            ),
+        )
 
-    def _record_alone(self, ctx: Context, action: str, params: dict[str, str], status: int,
-                      error: str) -> None:  # fmt: skip
+    def _record_alone(self, ctx: Context, action: str, params: dict[str, str], status: int, error: str) -> None:
         """Audit a failure in a transaction of its own, after the work was rolled back."""
         with self.engine.write_lock:
             self.cursor.execute("BEGIN")

@@ -22,9 +22,7 @@ class CatalogError(Exception):
     default_code = "INTERNAL_ERROR"
     http_status = 400
 
-    def __init__(
-        self, message: str, *, error_code: str | None = None, details: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, message: str, *, error_code: str | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.error_code = error_code or self.default_code

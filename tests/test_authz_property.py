@@ -27,12 +27,33 @@ ALL = "ALL PRIVILEGES"
 # Which privileges each type accepts, written out here independently of catalog/securables.py.
 APPLIES = {
     "METASTORE": {"CREATE CATALOG"},
-    "CATALOG": {ALL, "BROWSE", "CREATE FUNCTION", "CREATE MODEL", "CREATE SCHEMA", "CREATE TABLE",
-                "EXECUTE", "MANAGE", "MODIFY", "SELECT", "USE CATALOG", "USE SCHEMA"},
-    "SCHEMA": {ALL, "CREATE FUNCTION", "CREATE MODEL", "CREATE TABLE", "EXECUTE", "MANAGE", "MODIFY",
-               "SELECT", "USE SCHEMA"},
+    "CATALOG": {
+        ALL,
+        "BROWSE",
+        "CREATE FUNCTION",
+        "CREATE MODEL",
+        "CREATE SCHEMA",
+        "CREATE TABLE",
+        "EXECUTE",
+        "MANAGE",
+        "MODIFY",
+        "SELECT",
+        "USE CATALOG",
+        "USE SCHEMA",
+    },
+    "SCHEMA": {
+        ALL,
+        "CREATE FUNCTION",
+        "CREATE MODEL",
+        "CREATE TABLE",
+        "EXECUTE",
+        "MANAGE",
+        "MODIFY",
+        "SELECT",
+        "USE SCHEMA",
+    },
     "TABLE": {ALL, "MANAGE", "MODIFY", "SELECT"},
-}  # fmt: skip
+}
 
 
 @dataclass

@@ -65,7 +65,9 @@ def test_script_file_prints_each_result(cli_home, tmp_path):
 
 
 def test_csv_output(cli_home):
-    result = run("--home", str(cli_home), "--user", "alice", "--format", "csv", "sql", "SELECT id FROM main.ml.t ORDER BY id")
+    result = run(
+        "--home", str(cli_home), "--user", "alice", "--format", "csv", "sql", "SELECT id FROM main.ml.t ORDER BY id"
+    )
     assert result.stdout.splitlines() == ["id", "1", "2"]
 
 

@@ -19,8 +19,7 @@ def test_story_from_the_issue(world):
     assert "bob" in denied.value.message and "main" in denied.value.message
 
     audit = admin.sql(
-        "SELECT user_identity, action_name, response FROM system.access.audit "
-        "WHERE response.status_code = 403"
+        "SELECT user_identity, action_name, response FROM system.access.audit WHERE response.status_code = 403"
     )
     denials = [row for row in audit.itertuples() if row.user_identity["email"] == "bob"]
     assert len(denials) == 1

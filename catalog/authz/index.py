@@ -78,21 +78,23 @@ class GrantIndex:
                 if not held:
                     continue
                 if OWN in held and (
-                    ancestor.id == securable.id
-                    or privilege is Privilege.MANAGE
-                    or ancestor.id == root_id
+                    ancestor.id == securable.id or privilege is Privilege.MANAGE or ancestor.id == root_id
                 ):
                     what = "metastore admin" if ancestor.id == root_id else "owner"
                     via = "" if holder == principal else f" through group {holder}"
-                    return self._allow(principal, securable, privilege,
-                                       f"{what} of {ancestor.describe()}{via}")  # fmt: skip
+                    return self._allow(principal, securable, privilege, f"{what} of {ancestor.describe()}{via}")
                 for name in sorted(held):
                     if name != OWN and implies(name, privilege):
-                        return self._allow(principal, securable, privilege,
-                                           f"{name} on {ancestor.describe()} granted to {holder}")  # fmt: skip
-        return Decision(False, principal, privilege.value, securable,
-                        f"no grant of {privilege.value} on {securable.describe()} or its parents "
-                        f"to {principal} or their groups")  # fmt: skip
+                        return self._allow(
+                            principal, securable, privilege, f"{name} on {ancestor.describe()} granted to {holder}"
+                        )
+        return Decision(
+            False,
+            principal,
+            privilege.value,
+            securable,
+            f"no grant of {privilege.value} on {securable.describe()} or its parents to {principal} or their groups",
+        )
 
     @staticmethod
     def _allow(principal: str, securable: Securable, privilege: Privilege, reason: str) -> Decision:

@@ -203,14 +203,18 @@ def plan(snapshot: Snapshot, desired: Policy) -> list[str]:
     live_grants = {r for r in live.rules if r.privilege != OWN}
     wanted_grants = {r for r in desired.rules if r.privilege != OWN}
     for r in sorted(wanted_grants - live_grants):
-        statements.append(f"GRANT {r.privilege} ON {_securable_sql(snapshot, r.object_key)} TO {quote_part(r.principal)}")
+        statements.append(
+            f"GRANT {r.privilege} ON {_securable_sql(snapshot, r.object_key)} TO {quote_part(r.principal)}"
+        )
     for key, owners in sorted(owners_wanted.items()):
         securable = resolve_key(snapshot, key)
         (owner,) = owners
         if securable is not None and securable.owner != owner and securable.type is not SecurableType.METASTORE:
             statements.append(f"ALTER {_securable_sql(snapshot, key)} OWNER TO {quote_part(owner)}")
     for r in sorted(live_grants - wanted_grants):
-        statements.append(f"REVOKE {r.privilege} ON {_securable_sql(snapshot, r.object_key)} FROM {quote_part(r.principal)}")
+        statements.append(
+            f"REVOKE {r.privilege} ON {_securable_sql(snapshot, r.object_key)} FROM {quote_part(r.principal)}"
+        )
     for m in sorted(live_members - wanted_members):
         statements.append(_membership_sql(snapshot, m, "REMOVE"))
     return statements

@@ -26,10 +26,19 @@ from catalog.store.metastore import Metastore
 from catalog.store.snapshot import Snapshot
 
 _NOT_FOUND = {
-    1: ("CATALOG_NOT_FOUND", "Catalog '{name}' does not exist. Check SHOW CATALOGS, or create it with CREATE CATALOG {quoted}."),
-    2: ("SCHEMA_NOT_FOUND", "Schema '{name}' does not exist. Check SHOW SCHEMAS IN {parent}, or create it with CREATE SCHEMA {quoted}."),
-    3: ("TABLE_OR_VIEW_NOT_FOUND", "Table or view '{name}' does not exist. Check SHOW TABLES IN {parent} and the spelling of the name."),
-}  # fmt: skip
+    1: (
+        "CATALOG_NOT_FOUND",
+        "Catalog '{name}' does not exist. Check SHOW CATALOGS, or create it with CREATE CATALOG {quoted}.",
+    ),
+    2: (
+        "SCHEMA_NOT_FOUND",
+        "Schema '{name}' does not exist. Check SHOW SCHEMAS IN {parent}, or create it with CREATE SCHEMA {quoted}.",
+    ),
+    3: (
+        "TABLE_OR_VIEW_NOT_FOUND",
+        "Table or view '{name}' does not exist. Check SHOW TABLES IN {parent} and the spelling of the name.",
+    ),
+}
 
 
 @dataclass
@@ -78,9 +87,15 @@ class Context:
         """Metadata access: any privilege on the object (or BROWSE on its catalog) is enough."""
         self._touch(securable)
         allowed = self.authz.can_see(self.principal, securable)
-        decision = Decision(allowed, self.principal, "BROWSE", securable,
-                            "holds a privilege on it or a container" if allowed
-                            else "holds no privilege on it and no BROWSE on its catalog")  # fmt: skip
+        decision = Decision(
+            allowed,
+            self.principal,
+            "BROWSE",
+            securable,
+            "holds a privilege on it or a container"
+            if allowed
+            else "holds no privilege on it and no BROWSE on its catalog",
+        )
         self.decisions.append(decision)
         if not allowed:
             raise AccessDenied(
@@ -154,7 +169,6 @@ def wrong_type(found: Securable, expected: frozenset[SecurableType]) -> InvalidR
         (SecurableType.TABLE, SecurableType.VIEW): "EXPECT_VIEW_NOT_TABLE",
     }.get((found.type, next(iter(expected))) if len(expected) == 1 else (None, None), "WRONG_OBJECT_TYPE")
     return InvalidRequest(
-        f"'{found.full_name}' is a {found.type.label}, not a {wanted}. Use the statement for a "
-        f"{found.type.label}.",
+        f"'{found.full_name}' is a {found.type.label}, not a {wanted}. Use the statement for a {found.type.label}.",
         error_code=code,
     )

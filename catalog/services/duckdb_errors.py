@@ -40,6 +40,5 @@ def translate(exc: duckdb.Error, physical_names: dict[str, str] | None = None) -
     message = _CTE.sub(lambda m: m.group(1), message)
     message = message.replace("\n", " ")
     if code == "CONCURRENT_MODIFICATION":
-        return InvalidRequest(f"{message}. Another write changed the same data; retry the statement.",
-                              error_code=code)  # fmt: skip
+        return InvalidRequest(f"{message}. Another write changed the same data; retry the statement.", error_code=code)
     return SqlError(message, error_code=code)

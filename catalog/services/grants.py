@@ -20,7 +20,9 @@ class GrantRow:
     object_key: str
 
 
-def _checked(ctx: Context, securable: Securable, privileges: list[str], principals: list[str]) -> tuple[list[Privilege], list[str]]:
+def _checked(
+    ctx: Context, securable: Securable, privileges: list[str], principals: list[str]
+) -> tuple[list[Privilege], list[str]]:
     parsed = []
     for text in privileges:
         privilege = parse_privilege(text)

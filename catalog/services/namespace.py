@@ -18,12 +18,12 @@ SCHEMA = frozenset({SecurableType.SCHEMA})
 def refuse_system(securable_or_name: Securable | FullName, what: str) -> None:
     name = securable_or_name.full_name if isinstance(securable_or_name, Securable) else securable_or_name
     if name is not None and name.catalog == SYSTEM_CATALOG:
-        raise InvalidRequest(f"The system catalog is read-only: cannot {what} '{name}'.",
-                             error_code="SYSTEM_CATALOG_READ_ONLY")  # fmt: skip
+        raise InvalidRequest(
+            f"The system catalog is read-only: cannot {what} '{name}'.", error_code="SYSTEM_CATALOG_READ_ONLY"
+        )
 
 
-def create_catalog(ctx: Context, name: str, *, comment: str | None = None,
-                   if_not_exists: bool = False) -> Securable:  # fmt: skip
+def create_catalog(ctx: Context, name: str, *, comment: str | None = None, if_not_exists: bool = False) -> Securable:
     """Create a catalog (with its ``default`` schema), owned by the caller."""
     full_name = FullName.of(name)
     refuse_system(full_name, "create")
@@ -32,19 +32,24 @@ def create_catalog(ctx: Context, name: str, *, comment: str | None = None,
     if existing is not None:
         if if_not_exists:
             return existing
-        raise AlreadyExists(f"Catalog '{full_name}' already exists. Use CREATE CATALOG IF NOT EXISTS "
-                            "to ignore this.", error_code="CATALOG_ALREADY_EXISTS")  # fmt: skip
+        raise AlreadyExists(
+            f"Catalog '{full_name}' already exists. Use CREATE CATALOG IF NOT EXISTS to ignore this.",
+            error_code="CATALOG_ALREADY_EXISTS",
+        )
     store = ctx.metastore
-    catalog = store.insert_securable(SecurableType.CATALOG, full_name, ctx.snapshot.metastore.id,
-                                     ctx.principal, comment=comment)  # fmt: skip
-    store.insert_securable(SecurableType.SCHEMA, full_name.child(DEFAULT_SCHEMA), catalog.id,
-                           ctx.principal, comment="Default schema")  # fmt: skip
+    catalog = store.insert_securable(
+        SecurableType.CATALOG, full_name, ctx.snapshot.metastore.id, ctx.principal, comment=comment
+    )
+    store.insert_securable(
+        SecurableType.SCHEMA, full_name.child(DEFAULT_SCHEMA), catalog.id, ctx.principal, comment="Default schema"
+    )
     ctx.changed()
     return catalog
 
 
-def create_schema(ctx: Context, name: FullName, *, comment: str | None = None,
-                  if_not_exists: bool = False) -> Securable:  # fmt: skip
+def create_schema(
+    ctx: Context, name: FullName, *, comment: str | None = None, if_not_exists: bool = False
+) -> Securable:
     refuse_system(name, "create a schema in")
     catalog = ctx.lookup(name.parent, CATALOG)
     ctx.require("create_schema", catalog)
@@ -52,10 +57,11 @@ def create_schema(ctx: Context, name: FullName, *, comment: str | None = None,
     if existing is not None:
         if if_not_exists:
             return existing
-        raise AlreadyExists(f"Schema '{name}' already exists. Use CREATE SCHEMA IF NOT EXISTS to "
-                            "ignore this.", error_code="SCHEMA_ALREADY_EXISTS")  # fmt: skip
-    schema = ctx.metastore.insert_securable(SecurableType.SCHEMA, name, catalog.id, ctx.principal,
-                                            comment=comment)  # fmt: skip
+        raise AlreadyExists(
+            f"Schema '{name}' already exists. Use CREATE SCHEMA IF NOT EXISTS to ignore this.",
+            error_code="SCHEMA_ALREADY_EXISTS",
+        )
+    schema = ctx.metastore.insert_securable(SecurableType.SCHEMA, name, catalog.id, ctx.principal, comment=comment)
     ctx.changed()
     return schema
 
@@ -70,8 +76,15 @@ def drop_container(ctx: Context, name: FullName, *, if_exists: bool = False, cas
     ctx.require("manage", container)
     contents = list(ctx.snapshot.descendants(container))
     if container.type is SecurableType.CATALOG:
-        blocking = [s for s in contents if not (s.type is SecurableType.SCHEMA and s.full_name.name == DEFAULT_SCHEMA
-                                                and not ctx.snapshot.children.get(s.id))]  # fmt: skip
+        blocking = [
+            s
+            for s in contents
+            if not (
+                s.type is SecurableType.SCHEMA
+                and s.full_name.name == DEFAULT_SCHEMA
+                and not ctx.snapshot.children.get(s.id)
+            )
+        ]
     else:
         blocking = contents
     if blocking and not cascade:
@@ -120,8 +133,10 @@ def set_column_comment(ctx: Context, table: Securable, column: str, comment: str
     ctx.require("manage", table)
     names = {c.name.lower(): c.name for c in ctx.metastore.columns(table.id)}
     if column.lower() not in names:
-        raise InvalidRequest(f"Table '{table.full_name}' has no column '{column}'. Its columns: "
-                             f"{', '.join(names.values())}.", error_code="UNRESOLVED_COLUMN")  # fmt: skip
+        raise InvalidRequest(
+            f"Table '{table.full_name}' has no column '{column}'. Its columns: {', '.join(names.values())}.",
+            error_code="UNRESOLVED_COLUMN",
+        )
     ctx.metastore.set_column_comment(table.id, names[column.lower()], comment)
     ctx.changed()
 
@@ -134,16 +149,19 @@ def use(ctx: Context, name: FullName) -> None:
     ctx.current_schema = name.schema if name.schema else DEFAULT_SCHEMA
 
 
-def visible_children(ctx: Context, parent: Securable, kinds: frozenset[SecurableType],
-                     pattern: str | None = None) -> list[Securable]:  # fmt: skip
+def visible_children(
+    ctx: Context, parent: Securable, kinds: frozenset[SecurableType], pattern: str | None = None
+) -> list[Securable]:
     """Children of ``parent`` of the given kinds that the caller may see, optionally filtered
     with a Databricks SHOW pattern ('sales*|ml_*', case-insensitive)."""
     matcher = _pattern(pattern)
     found = [
-        child for child in ctx.snapshot.children_of(parent)
-        if child.type in kinds and ctx.authz.can_see(ctx.principal, child)
+        child
+        for child in ctx.snapshot.children_of(parent)
+        if child.type in kinds
+        and ctx.authz.can_see(ctx.principal, child)
         and (matcher is None or matcher.fullmatch(child.full_name.name))
-    ]  # fmt: skip
+    ]
     return sorted(found, key=lambda s: s.full_name)
 
 

@@ -22,8 +22,9 @@ def plan(ctx: Context, text: str, source: str = "policy file") -> list[str]:
     return policy.plan(ctx.snapshot, policy.parse(text, ctx.snapshot, source=source))
 
 
-def apply(ctx: Context, text: str, run_statement: Callable[[Context, str], object],
-          source: str = "policy file") -> list[str]:  # fmt: skip
+def apply(
+    ctx: Context, text: str, run_statement: Callable[[Context, str], object], source: str = "policy file"
+) -> list[str]:
     """Plan ``text`` and run every statement in this context's transaction."""
     statements = plan(ctx, text, source)
     for statement in statements:

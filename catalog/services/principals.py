@@ -18,8 +18,7 @@ def create(ctx: Context, kind: str, name: str, *, if_not_exists: bool = False) -
         if if_not_exists and ctx.snapshot.principals.get(name) == kind:
             return False
         existing = "group" if ctx.snapshot.is_group(name) else "user"
-        raise AlreadyExists(f"A {existing} named '{name}' already exists.",
-                            error_code="PRINCIPAL_ALREADY_EXISTS")  # fmt: skip
+        raise AlreadyExists(f"A {existing} named '{name}' already exists.", error_code="PRINCIPAL_ALREADY_EXISTS")
     ctx.metastore.insert_principal(name, kind, ctx.principal)
     ctx.changed()
     return True
@@ -34,11 +33,9 @@ def drop(ctx: Context, kind: str, name: str, *, if_exists: bool = False) -> bool
             return False
         if ctx.snapshot.principal_exists(name) and name != ACCOUNT_USERS:
             other = "group" if kind == "USER" else "user"
-            raise InvalidRequest(f"'{name}' is a {other}; use DROP {other.upper()}.",
-                                 error_code="WRONG_PRINCIPAL_TYPE")  # fmt: skip
+            raise InvalidRequest(f"'{name}' is a {other}; use DROP {other.upper()}.", error_code="WRONG_PRINCIPAL_TYPE")
         if name == ACCOUNT_USERS:
-            raise InvalidRequest("'account users' is built in and cannot be dropped.",
-                                 error_code="BUILTIN_PRINCIPAL")  # fmt: skip
+            raise InvalidRequest("'account users' is built in and cannot be dropped.", error_code="BUILTIN_PRINCIPAL")
         raise NotFound(f"There is no {kind.lower()} named '{name}'.", error_code="PRINCIPAL_DOES_NOT_EXIST")
     owned = ctx.snapshot.objects_owned_by(name)
     if owned:
@@ -59,11 +56,14 @@ def alter_group(ctx: Context, group: str, action: str, members: list[tuple[str, 
     group = normalize_principal(group)
     ctx.require_admin("change group membership")
     if group == ACCOUNT_USERS:
-        raise InvalidRequest("'account users' always holds every user; its membership cannot change.",
-                             error_code="BUILTIN_PRINCIPAL")  # fmt: skip
+        raise InvalidRequest(
+            "'account users' always holds every user; its membership cannot change.", error_code="BUILTIN_PRINCIPAL"
+        )
     if ctx.snapshot.principals.get(group) != "GROUP":
-        raise NotFound(f"There is no group named '{group}'. Create it with CREATE GROUP `{group}`.",
-                       error_code="PRINCIPAL_DOES_NOT_EXIST")  # fmt: skip
+        raise NotFound(
+            f"There is no group named '{group}'. Create it with CREATE GROUP `{group}`.",
+            error_code="PRINCIPAL_DOES_NOT_EXIST",
+        )
     changes = []
     current = set(ctx.snapshot.members.get(group, ()))
     for kind, raw in members:
@@ -72,15 +72,19 @@ def alter_group(ctx: Context, group: str, action: str, members: list[tuple[str, 
         if actual is None:
             raise NotFound(f"There is no {kind.lower()} named '{member}'.", error_code="PRINCIPAL_DOES_NOT_EXIST")
         if actual != kind:
-            raise InvalidRequest(f"'{member}' is a {actual.lower()}, not a {kind.lower()}; write "
-                                 f"{actual} `{member}`.", error_code="WRONG_PRINCIPAL_TYPE")  # fmt: skip
+            raise InvalidRequest(
+                f"'{member}' is a {actual.lower()}, not a {kind.lower()}; write {actual} `{member}`.",
+                error_code="WRONG_PRINCIPAL_TYPE",
+            )
         if action == "ADD":
             if member in current:
                 changes.append(f"{member} was already in {group}")
                 continue
             if kind == "GROUP" and (member == group or group in _members_closure(ctx, member)):
-                raise InvalidRequest(f"Adding group '{member}' to '{group}' would make a cycle: "
-                                     f"'{group}' is already inside '{member}'.", error_code="GROUP_CYCLE")  # fmt: skip
+                raise InvalidRequest(
+                    f"Adding group '{member}' to '{group}' would make a cycle: '{group}' is already inside '{member}'.",
+                    error_code="GROUP_CYCLE",
+                )
             ctx.metastore.add_member(group, member)
             current.add(member)
             changes.append(f"added {kind.lower()} {member} to {group}")

@@ -88,14 +88,13 @@ def ensure(metastore: Metastore, admin: str, *, first_time: bool) -> bool:
         if str(name) in existing:
             return existing[str(name)].id
         made = True
-        created = metastore.insert_securable(
-            kind, name, parent_id, admin, comment=comment, properties={"system": True}
-        )
+        created = metastore.insert_securable(kind, name, parent_id, admin, comment=comment, properties={"system": True})
         existing[str(name)] = created
         return created.id
 
-    catalog_id = node(FullName.of(SYSTEM_CATALOG), SecurableType.CATALOG, root.id,
-                      "System tables: audit, lineage, information schema")  # fmt: skip
+    catalog_id = node(
+        FullName.of(SYSTEM_CATALOG), SecurableType.CATALOG, root.id, "System tables: audit, lineage, information schema"
+    )
     with empty_relations(metastore.cursor):
         for table in definitions().values():
             schema_id = node(table.name.parent, SecurableType.SCHEMA, catalog_id)
@@ -122,8 +121,9 @@ def relations(
 ) -> Iterator[None]:
     """Register the per-reader relations on ``cursor`` for the duration of one statement."""
     tables = {
-        VISIBLE: pa.table({"id": pa.array(list(visible), pa.string()),
-                           "can_manage": pa.array(list(visible.values()), pa.bool_())}),  # fmt: skip
+        VISIBLE: pa.table(
+            {"id": pa.array(list(visible), pa.string()), "can_manage": pa.array(list(visible.values()), pa.bool_())}
+        ),
         PRINCIPALS: pa.table({"name": pa.array(list(principals), pa.string())}),
         GRANTABLE_RELATION: _grantable_table(),
     }

@@ -79,8 +79,9 @@ def create_table(
         table = existing
     else:
         schema = ctx.find(name.parent)
-        table = store.insert_securable(SecurableType.TABLE, name, schema.id, ctx.principal,
-                                       comment=comment, storage_name=storage)  # fmt: skip
+        table = store.insert_securable(
+            SecurableType.TABLE, name, schema.id, ctx.principal, comment=comment, storage_name=storage
+        )
     store.set_columns(table.id, table_columns)
     ctx.changed()
     return ctx.snapshot.by_id[table.id]
@@ -107,8 +108,9 @@ def create_view(
         view = existing
     else:
         schema = ctx.find(name.parent)
-        view = store.insert_securable(SecurableType.VIEW, name, schema.id, ctx.principal,
-                                      comment=comment, definition=definition)  # fmt: skip
+        view = store.insert_securable(
+            SecurableType.VIEW, name, schema.id, ctx.principal, comment=comment, definition=definition
+        )
     store.set_columns(view.id, view_columns)
     ctx.changed()
     return ctx.snapshot.by_id[view.id]
@@ -137,8 +139,9 @@ def rename_relation(ctx: Context, relation: Securable, new_name: FullName) -> Se
             error_code="CANNOT_MOVE_ACROSS_SCHEMAS",
         )
     if ctx.find(new_name) is not None:
-        raise AlreadyExists(f"'{new_name}' already exists; choose another name.",
-                            error_code="TABLE_OR_VIEW_ALREADY_EXISTS")  # fmt: skip
+        raise AlreadyExists(
+            f"'{new_name}' already exists; choose another name.", error_code="TABLE_OR_VIEW_ALREADY_EXISTS"
+        )
     ctx.metastore.update_securable(relation.id, ctx.principal, full_name=str(new_name), name=new_name.name)
     ctx.changed()
     return relation
@@ -147,18 +150,23 @@ def rename_relation(ctx: Context, relation: Securable, new_name: FullName) -> Se
 def check_frame(df: pd.DataFrame, what: str) -> None:
     """A DataFrame we can store: string column names, unique ignoring case."""
     if not isinstance(df, pd.DataFrame):
-        raise InvalidRequest(f"{what} needs a pandas DataFrame, got {type(df).__name__}.",
-                             error_code="INVALID_PARAMETER_VALUE")  # fmt: skip
+        raise InvalidRequest(
+            f"{what} needs a pandas DataFrame, got {type(df).__name__}.", error_code="INVALID_PARAMETER_VALUE"
+        )
     if len(df.columns) == 0:
         raise InvalidRequest(f"{what}: the DataFrame has no columns.", error_code="INVALID_PARAMETER_VALUE")
     seen: dict[str, str] = {}
     for column in df.columns:
         if not isinstance(column, str) or not column.strip():
-            raise InvalidRequest(f"{what}: column names must be non-empty strings, got {column!r}.",
-                                 error_code="INVALID_COLUMN_NAME")  # fmt: skip
+            raise InvalidRequest(
+                f"{what}: column names must be non-empty strings, got {column!r}.", error_code="INVALID_COLUMN_NAME"
+            )
         if column.lower() in seen:
-            raise InvalidRequest(f"{what}: columns '{seen[column.lower()]}' and '{column}' differ only "
-                                 "in case; catalog column names ignore case.", error_code="COLUMN_ALREADY_EXISTS")  # fmt: skip
+            raise InvalidRequest(
+                f"{what}: columns '{seen[column.lower()]}' and '{column}' differ only "
+                "in case; catalog column names ignore case.",
+                error_code="COLUMN_ALREADY_EXISTS",
+            )
         seen[column.lower()] = column
 
 
@@ -173,8 +181,9 @@ def frame_builder(ctx: Context, df: pd.DataFrame) -> Callable[[str], None]:
 def write_frame(ctx: Context, table: Securable, df: pd.DataFrame, mode: str) -> int:
     """Append or overwrite rows of a managed table from a DataFrame, matching columns by name."""
     if mode not in ("append", "overwrite"):
-        raise InvalidRequest(f"write_table mode must be 'append' or 'overwrite', not {mode!r}.",
-                             error_code="INVALID_PARAMETER_VALUE")  # fmt: skip
+        raise InvalidRequest(
+            f"write_table mode must be 'append' or 'overwrite', not {mode!r}.", error_code="INVALID_PARAMETER_VALUE"
+        )
     if table.type is not SecurableType.TABLE:
         raise wrong_type(table, TABLE)
     refuse_system(table, "write to")

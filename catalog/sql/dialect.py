@@ -129,16 +129,16 @@ class CatalogParser(DatabricksParser):
             return self.expression(ShowGrants(principal=principal, kind=kind, this=securable))
         word = self._match_word(*SHOW_KINDS)
         if word is None:
-            self.raise_error(
-                "Expected GRANTS, CATALOGS, SCHEMAS, TABLES, VIEWS, USERS or GROUPS after SHOW"
-            )
+            self.raise_error("Expected GRANTS, CATALOGS, SCHEMAS, TABLES, VIEWS, USERS or GROUPS after SHOW")
         scope = None
         if self._match_set((TokenType.IN, TokenType.FROM)):
             scope = self._parse_table_parts()
         like = None
-        if self._match(TokenType.LIKE) or self._match_word("LIKE"):
-            like = self._parse_string()
-        elif self._curr and self._curr.token_type == TokenType.STRING:
+        if (
+            self._match(TokenType.LIKE)
+            or self._match_word("LIKE")
+            or (self._curr and self._curr.token_type == TokenType.STRING)
+        ):
             like = self._parse_string()
         self._expect_end()
         return self.expression(ShowObjects(kind=SHOW_KINDS[word], scope=scope, like=like))
@@ -152,11 +152,7 @@ class CatalogParser(DatabricksParser):
                 self.raise_error("Expected a catalog name")
             comment = self._parse_string() if self._match(TokenType.COMMENT) else None
             self._expect_end()
-            properties = (
-                exp.Properties(expressions=[exp.SchemaCommentProperty(this=comment)])
-                if comment
-                else None
-            )
+            properties = exp.Properties(expressions=[exp.SchemaCommentProperty(this=comment)]) if comment else None
             return self.expression(
                 exp.Create(
                     this=exp.Table(this=name),
@@ -241,9 +237,7 @@ class CatalogParser(DatabricksParser):
             style = self._match_word("EXTENDED")
             name = self._parse_id_var()
             self._expect_end()
-            return self.expression(
-                exp.Describe(this=exp.Table(this=name), kind="CATALOG", style=style)
-            )
+            return self.expression(exp.Describe(this=exp.Table(this=name), kind="CATALOG", style=style))
         return super()._parse_describe()
 
 

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
@@ -47,8 +46,9 @@ def parse(text: str, params: Params = None) -> list[exp.Expr]:
     does not run.
     """
     if not isinstance(text, str) or not text.strip():
-        raise SqlError("The SQL text is empty; pass a statement such as 'SHOW CATALOGS'.",
-                       error_code="PARSE_EMPTY_STATEMENT")  # fmt: skip
+        raise SqlError(
+            "The SQL text is empty; pass a statement such as 'SHOW CATALOGS'.", error_code="PARSE_EMPTY_STATEMENT"
+        )
     trees = [tree.copy() for tree in _parse_cached(text)]
     if not trees:
         raise SqlError("The SQL text holds no statement.", error_code="PARSE_EMPTY_STATEMENT")
@@ -84,12 +84,14 @@ def _bind(trees: list[exp.Expr], params: Params) -> None:
     placeholders = [p for tree in trees for p in tree.find_all(exp.Placeholder)]
     if not placeholders:
         if params:
-            raise SqlError("Parameters were given but the statement has no ? or :name markers.",
-                           error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+            raise SqlError(
+                "Parameters were given but the statement has no ? or :name markers.", error_code="UNBOUND_SQL_PARAMETER"
+            )
         return
     if params is None:
-        raise SqlError("The statement has parameter markers but no parameters were given.",
-                       error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+        raise SqlError(
+            "The statement has parameter markers but no parameters were given.", error_code="UNBOUND_SQL_PARAMETER"
+        )
     named = isinstance(params, Mapping)
     positional = iter(params) if not named else None
     used: set[str] = set()
@@ -97,22 +99,22 @@ def _bind(trees: list[exp.Expr], params: Params) -> None:
         name = "" if marker.name in ("", "?") else marker.name
         if named:
             if not name:
-                raise SqlError("Use :name markers with a dict of parameters, or ? with a list.",
-                               error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+                raise SqlError(
+                    "Use :name markers with a dict of parameters, or ? with a list.", error_code="UNBOUND_SQL_PARAMETER"
+                )
             if name not in params:
-                raise SqlError(f"No value was given for parameter :{name}.",
-                               error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+                raise SqlError(f"No value was given for parameter :{name}.", error_code="UNBOUND_SQL_PARAMETER")
             value = params[name]
             used.add(name)
         else:
             if name:
-                raise SqlError(f"Parameter :{name} needs a dict of parameters.",
-                               error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+                raise SqlError(f"Parameter :{name} needs a dict of parameters.", error_code="UNBOUND_SQL_PARAMETER")
             try:
                 value = next(positional)
             except StopIteration:
-                raise SqlError("There are more ? markers than parameters.",
-                               error_code="UNBOUND_SQL_PARAMETER") from None  # fmt: skip
+                raise SqlError(
+                    "There are more ? markers than parameters.", error_code="UNBOUND_SQL_PARAMETER"
+                ) from None
         marker.replace(literal(value))
     if not named and next(positional, _END) is not _END:
         raise SqlError("There are more parameters than ? markers.", error_code="UNBOUND_SQL_PARAMETER")
@@ -129,5 +131,8 @@ def literal(value: Any) -> exp.Expr:
         return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
     if isinstance(value, dt.date):
         return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
-    raise SqlError(f"Parameters of type {type(value).__name__} are not supported; pass str, "
-                   "int, float, bool, None, date or datetime.", error_code="UNBOUND_SQL_PARAMETER")  # fmt: skip
+    raise SqlError(
+        f"Parameters of type {type(value).__name__} are not supported; pass str, "
+        "int, float, bool, None, date or datetime.",
+        error_code="UNBOUND_SQL_PARAMETER",
+    )

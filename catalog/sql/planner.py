@@ -64,9 +64,8 @@ def plan(
     references = catalog_references(tree, ctx.current_catalog, ctx.current_schema, exclude=exclude)
     resolved = {id(r.node) for r in references} | {id(node) for node in exclude}
     cte_references = [
-        t for t in tree.find_all(exp.Table)
-        if isinstance(t.this, exp.Identifier) and id(t) not in resolved
-    ]  # fmt: skip
+        t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier) and id(t) not in resolved
+    ]
     rewrite.rename_ctes(tree, cte_references)
     result = Plan(tree)
     for reference in references:
@@ -95,15 +94,18 @@ def point_at_storage(ctx: Context, node: exp.Table, table: Securable, *, alias: 
 
 def _expand_view(ctx: Context, view: Securable, depth: int) -> Plan:
     if depth >= MAX_VIEW_DEPTH:
-        raise SqlError(f"View '{view.full_name}' nests views more than {MAX_VIEW_DEPTH} deep "
-                       "(or refers to itself).", error_code="RECURSIVE_VIEW")  # fmt: skip
+        raise SqlError(
+            f"View '{view.full_name}' nests views more than {MAX_VIEW_DEPTH} deep (or refers to itself).",
+            error_code="RECURSIVE_VIEW",
+        )
     (body,) = parse(view.definition)
     check(body)
     try:
         return plan(ctx, body, reader=view.owner, depth=depth + 1)
     except NotFound as missing:
-        raise NotFound(f"View '{view.full_name}' cannot be read: {missing.message}",
-                       error_code=missing.error_code) from None  # fmt: skip
+        raise NotFound(
+            f"View '{view.full_name}' cannot be read: {missing.message}", error_code=missing.error_code
+        ) from None
 
 
 def qualify_names(ctx: Context, tree: exp.Expr) -> exp.Expr:

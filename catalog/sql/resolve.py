@@ -41,8 +41,10 @@ def qualify(parts: list[str], current_catalog: str | None, current_schema: str |
         )
     if len(parts) == 1:
         if current_schema is None:
-            raise SqlError(f"'{parts[0]}' needs a schema: write schema.name or run USE SCHEMA first.",
-                           error_code="NO_CURRENT_SCHEMA")  # fmt: skip
+            raise SqlError(
+                f"'{parts[0]}' needs a schema: write schema.name or run USE SCHEMA first.",
+                error_code="NO_CURRENT_SCHEMA",
+            )
         parts = [current_catalog, current_schema, parts[0]]
     elif len(parts) == 2:
         parts = [current_catalog, *parts]
@@ -53,8 +55,10 @@ def qualify_container(parts: list[str], current_catalog: str | None) -> FullName
     """Complete a schema name (``ml`` or ``main.ml``) with the current catalog."""
     if len(parts) == 1:
         if current_catalog is None:
-            raise SqlError(f"'{parts[0]}' needs a catalog: write catalog.schema or run USE CATALOG.",
-                           error_code="NO_CURRENT_CATALOG")  # fmt: skip
+            raise SqlError(
+                f"'{parts[0]}' needs a catalog: write catalog.schema or run USE CATALOG.",
+                error_code="NO_CURRENT_CATALOG",
+            )
         parts = [current_catalog, parts[0]]
     if len(parts) != 2:
         raise InvalidName(f"'{'.'.join(parts)}' is not a schema name; write catalog.schema.")

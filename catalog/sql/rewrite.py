@@ -35,8 +35,9 @@ def substitute_session_functions(
         elif name in ("IS_ACCOUNT_GROUP_MEMBER", "IS_MEMBER"):
             args = node.expressions if isinstance(node, exp.Anonymous) else [node.this]
             if len(args) != 1 or not isinstance(args[0], exp.Literal) or not args[0].is_string:
-                raise SqlError(f"{name.lower()}() takes one string literal, the group name.",
-                               error_code="INVALID_PARAMETER_VALUE")  # fmt: skip
+                raise SqlError(
+                    f"{name.lower()}() takes one string literal, the group name.", error_code="INVALID_PARAMETER_VALUE"
+                )
             node.replace(exp.Boolean(this=is_member(args[0].name.strip().lower())))
         elif isinstance(node, exp.CurrentCatalog) or name == "CURRENT_CATALOG":
             node.replace(exp.Literal.string(current_catalog) if current_catalog else exp.null())
@@ -124,8 +125,11 @@ def strip_qualifiers(tree: exp.Expr, tables: set[FullName]) -> None:
     for column in tree.find_all(exp.Column):
         if not column.args.get("db"):
             continue
-        parts = [p.name.lower() for p in (column.args.get("catalog"), column.args.get("db"),
-                                          column.args.get("table")) if p is not None]  # fmt: skip
+        parts = [
+            p.name.lower()
+            for p in (column.args.get("catalog"), column.args.get("db"), column.args.get("table"))
+            if p is not None
+        ]
         if tuple(parts) in suffixes:
             column.set("db", None)
             column.set("catalog", None)

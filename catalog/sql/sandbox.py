@@ -22,30 +22,80 @@ FORBIDDEN_FUNCTION_NODES = (exp.ReadCSV, exp.ReadParquet, exp.ToFile)
 # the environment, or execute SQL text. Prefixes cover whole families.
 FORBIDDEN_FUNCTIONS = frozenset(
     {
-        "current_setting", "getvariable", "getenv", "current_database", "current_schema",
-        "current_schemas", "current_catalog", "current_query", "col_description",
-        "obj_description", "shobj_description", "format_pg_type", "format_type", "query",
-        "query_table", "json_execute_serialized_sql", "sql_auto_complete", "which_secret",
-        "nextval", "currval", "setval", "enum_range", "enum_range_boundary", "enum_first",
-        "enum_last", "enum_code", "identifier", "read_files", "checkpoint", "force_checkpoint",
-        "glob", "sniff_csv", "parquet_scan", "parquet_metadata", "parquet_schema",
-        "iceberg_scan", "delta_scan", "sqlite_scan", "postgres_scan", "mysql_scan", "sleep_ms",
-        "txid_current", "version", "platform", "current_role", "user", "session_user",
+        "current_setting",
+        "getvariable",
+        "getenv",
+        "current_database",
+        "current_schema",
+        "current_schemas",
+        "current_catalog",
+        "current_query",
+        "col_description",
+        "obj_description",
+        "shobj_description",
+        "format_pg_type",
+        "format_type",
+        "query",
+        "query_table",
+        "json_execute_serialized_sql",
+        "sql_auto_complete",
+        "which_secret",
+        "nextval",
+        "currval",
+        "setval",
+        "enum_range",
+        "enum_range_boundary",
+        "enum_first",
+        "enum_last",
+        "enum_code",
+        "identifier",
+        "read_files",
+        "checkpoint",
+        "force_checkpoint",
+        "glob",
+        "sniff_csv",
+        "parquet_scan",
+        "parquet_metadata",
+        "parquet_schema",
+        "iceberg_scan",
+        "delta_scan",
+        "sqlite_scan",
+        "postgres_scan",
+        "mysql_scan",
+        "sleep_ms",
+        "txid_current",
+        "version",
+        "platform",
+        "current_role",
+        "user",
+        "session_user",
     }
-)  # fmt: skip
+)
 FORBIDDEN_PREFIXES = ("duckdb_", "pragma_", "read_", "pg_", "has_", "parquet_", "json_execute", "icu_")
 
 FORBIDDEN_STATEMENTS = (
-    exp.Pragma, exp.Set, exp.Copy, exp.Attach, exp.Detach, exp.Export, exp.Command,
-    exp.Transaction, exp.Commit, exp.Rollback, exp.Install, exp.LoadData,
-)  # fmt: skip
+    exp.Pragma,
+    exp.Set,
+    exp.Copy,
+    exp.Attach,
+    exp.Detach,
+    exp.Export,
+    exp.Command,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Install,
+    exp.LoadData,
+)
 
 
 def check(tree: exp.Expr) -> None:
     """Raise SqlError if the tree holds anything outside the sandbox."""
     if isinstance(tree, FORBIDDEN_STATEMENTS):
-        raise SqlError(f"{type(tree).__name__.upper()} statements are not allowed in catalog SQL.",
-                       error_code="UNSUPPORTED_STATEMENT")  # fmt: skip
+        raise SqlError(
+            f"{type(tree).__name__.upper()} statements are not allowed in catalog SQL.",
+            error_code="UNSUPPORTED_STATEMENT",
+        )
     for node in tree.walk():
         if isinstance(node, exp.Table):
             _check_table(node)
@@ -65,8 +115,7 @@ def _check_table(table: exp.Table) -> None:
         return
     if isinstance(source, exp.Identifier):
         if table.args.get("version"):
-            raise SqlError(f"Time travel (AS OF) on '{table.name}' is not supported.",
-                           error_code="UNSUPPORTED_FEATURE")  # fmt: skip
+            raise SqlError(f"Time travel (AS OF) on '{table.name}' is not supported.", error_code="UNSUPPORTED_FEATURE")
         return
     if isinstance(source, ALLOWED_TABLE_FUNCTION_NODES):
         return
@@ -82,7 +131,6 @@ def _check_table(table: exp.Table) -> None:
 
 def _refuse_function(name: str) -> None:
     raise SqlError(
-        f"The function '{name}' is not allowed in catalog SQL: it reads settings, files or the "
-        "database's own catalog.",
+        f"The function '{name}' is not allowed in catalog SQL: it reads settings, files or the database's own catalog.",
         error_code="UNSUPPORTED_FUNCTION",
     )

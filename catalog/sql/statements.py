@@ -16,8 +16,8 @@ from sqlglot import exp
 from catalog.errors import InvalidRequest, SqlError
 from catalog.names import FullName
 from catalog.securables import RELATION_TYPES, Securable, SecurableType
-from catalog.services import grants, namespace, principals, tables
 from catalog.services import columns as column_meta
+from catalog.services import grants, namespace, principals, tables
 from catalog.services.context import Context
 from catalog.sql import planner
 from catalog.sql.dialect import CatalogDialect
@@ -96,8 +96,10 @@ def _comment(tree: exp.Expr) -> str | None:
 def _target_table(ctx: Context, node: exp.Table, *, also_reads: bool) -> Securable:
     target = ctx.lookup_relation(object_name(ctx, node))
     if target.type is not SecurableType.TABLE:
-        raise InvalidRequest(f"'{target.full_name}' is a {target.type.label}; only tables can be "
-                             "written to.", error_code="EXPECT_TABLE_NOT_VIEW")  # fmt: skip
+        raise InvalidRequest(
+            f"'{target.full_name}' is a {target.type.label}; only tables can be written to.",
+            error_code="EXPECT_TABLE_NOT_VIEW",
+        )
     namespace.refuse_system(target, "write to")
     ctx.require("write", target)
     if also_reads:
@@ -121,8 +123,9 @@ def insert(ctx: Context, tree: exp.Insert) -> pd.DataFrame:
         return affected(planner.execute(ctx, planned, counter(ctx)), inserted=True)
     # INSERT OVERWRITE: stage the new rows first, since the source may read the target itself.
     source = planner.Plan(tree.expression, uses_system_tables=planned.uses_system_tables)
-    planner.execute(ctx, source, lambda sql: ctx.cursor.execute(
-        f"CREATE TEMP TABLE __overwrite AS SELECT * FROM ({sql})"))  # fmt: skip
+    planner.execute(
+        ctx, source, lambda sql: ctx.cursor.execute(f"CREATE TEMP TABLE __overwrite AS SELECT * FROM ({sql})")
+    )
     column_list = f" ({', '.join(c.sql('duckdb') for c in schema.expressions)})" if schema else ""
     ctx.cursor.execute(f"DELETE FROM {storage}")
     count = counter(ctx)(f"INSERT INTO {storage}{column_list} SELECT * FROM __overwrite")
@@ -185,15 +188,18 @@ def _create_table(ctx: Context, tree: exp.Create, comment: str | None, mode: str
     if tree.args.get("properties") and any(
         isinstance(p, exp.LocationProperty) for p in tree.args["properties"].expressions
     ):
-        raise SqlError("External tables (LOCATION) are not supported: every table is managed.",
-                       error_code="UNSUPPORTED_FEATURE")  # fmt: skip
+        raise SqlError(
+            "External tables (LOCATION) are not supported: every table is managed.", error_code="UNSUPPORTED_FEATURE"
+        )
     schema = tree.this if isinstance(tree.this, exp.Schema) else None
     name = object_name(ctx, schema.this if schema else tree.this)
     query_tree = tree.expression
     if query_tree is not None:
         if schema is not None:
-            raise SqlError("CREATE TABLE ... (columns) AS SELECT is not supported; name the columns "
-                           "in the SELECT list.", error_code="UNSUPPORTED_FEATURE")  # fmt: skip
+            raise SqlError(
+                "CREATE TABLE ... (columns) AS SELECT is not supported; name the columns in the SELECT list.",
+                error_code="UNSUPPORTED_FEATURE",
+            )
         planned = planner.plan(ctx, query_tree)
 
         def build(storage: str) -> None:
@@ -205,9 +211,13 @@ def _create_table(ctx: Context, tree: exp.Create, comment: str | None, mode: str
         raise SqlError(f"CREATE TABLE {name} needs a column list or AS SELECT.", error_code="PARSE_SYNTAX_ERROR")
     definitions, comments = _column_definitions(schema)
     tables.create_table(
-        ctx, name, lambda storage: ctx.cursor.execute(f"CREATE TABLE {storage} {definitions}"),
-        comment=comment, column_comments=comments, mode=mode,
-    )  # fmt: skip
+        ctx,
+        name,
+        lambda storage: ctx.cursor.execute(f"CREATE TABLE {storage} {definitions}"),
+        comment=comment,
+        column_comments=comments,
+        mode=mode,
+    )
 
 
 def _column_definitions(schema: exp.Schema) -> tuple[str, dict[str, str | None]]:
@@ -234,13 +244,15 @@ def _column_definitions(schema: exp.Schema) -> tuple[str, dict[str, str | None]]
 
 def _create_view(ctx: Context, tree: exp.Create, comment: str | None, mode: str) -> None:
     if isinstance(tree.this, exp.Schema):
-        raise SqlError("View column lists are not supported; alias the columns in the SELECT.",
-                       error_code="UNSUPPORTED_FEATURE")  # fmt: skip
+        raise SqlError(
+            "View column lists are not supported; alias the columns in the SELECT.", error_code="UNSUPPORTED_FEATURE"
+        )
     if tree.args.get("temporary") or any(
         isinstance(p, exp.TemporaryProperty) for p in (tree.args.get("properties") or exp.Properties()).expressions
     ):
-        raise SqlError("Temporary views are not supported; create a view in a schema.",
-                       error_code="UNSUPPORTED_FEATURE")  # fmt: skip
+        raise SqlError(
+            "Temporary views are not supported; create a view in a schema.", error_code="UNSUPPORTED_FEATURE"
+        )
     name = object_name(ctx, tree.this)
     body = tree.expression
     definition = planner.qualify_names(ctx, body).sql(dialect=CatalogDialect)
@@ -270,12 +282,18 @@ def alter(ctx: Context, tree: exp.Alter) -> pd.DataFrame:
     if kind in ("TABLE", "VIEW") and len(actions) == 1 and isinstance(actions[0], exp.AlterRename):
         relation = ctx.lookup(object_name(ctx, tree.this), frozenset({SecurableType(kind)}))
         new_parts = table_name_parts(actions[0].this)
-        new_name = (relation.full_name.parent.child(new_parts[0]) if len(new_parts) == 1
-                    else qualify(new_parts, ctx.current_catalog, ctx.current_schema))  # fmt: skip
+        new_name = (
+            relation.full_name.parent.child(new_parts[0])
+            if len(new_parts) == 1
+            else qualify(new_parts, ctx.current_catalog, ctx.current_schema)
+        )
         tables.rename_relation(ctx, relation, new_name)
         return empty()
-    raise SqlError(f"This form of ALTER {kind} is not supported; supported are ALTER TABLE|VIEW ... "
-                   "RENAME TO and ALTER ... OWNER TO.", error_code="UNSUPPORTED_STATEMENT")  # fmt: skip
+    raise SqlError(
+        f"This form of ALTER {kind} is not supported; supported are ALTER TABLE|VIEW ... "
+        "RENAME TO and ALTER ... OWNER TO.",
+        error_code="UNSUPPORTED_STATEMENT",
+    )
 
 
 def set_owner(ctx: Context, tree: SetOwner) -> pd.DataFrame:
@@ -316,22 +334,35 @@ def describe(ctx: Context, tree: exp.Describe) -> pd.DataFrame:
     if kind in ("CATALOG", "SCHEMA", "DATABASE"):
         securable = securable_of(ctx, "CATALOG" if kind == "CATALOG" else "SCHEMA", tree.this)
         ctx.require_visible(securable)
-        rows = [("Catalog Name" if kind == "CATALOG" else "Schema Name", str(securable.full_name)),
-                ("Comment", securable.comment or ""), ("Owner", securable.owner)]  # fmt: skip
+        rows = [
+            ("Catalog Name" if kind == "CATALOG" else "Schema Name", str(securable.full_name)),
+            ("Comment", securable.comment or ""),
+            ("Owner", securable.owner),
+        ]
         if extended:
-            rows += [("Created Time", str(securable.created_at)), ("Created By", securable.created_by or ""),
-                     ("Last Altered", str(securable.updated_at))]  # fmt: skip
+            rows += [
+                ("Created Time", str(securable.created_at)),
+                ("Created By", securable.created_by or ""),
+                ("Last Altered", str(securable.updated_at)),
+            ]
         return pd.DataFrame(rows, columns=["info_name", "info_value"])
     relation = ctx.lookup_relation(object_name(ctx, tree.this))
     ctx.require_visible(relation)
     rows = [(c.name, c.data_type.lower(), c.comment) for c in ctx.metastore.columns(relation.id)]
     if extended:
         kind_name = "VIEW" if relation.type is SecurableType.VIEW else "MANAGED"
-        rows += [("", "", None), ("# Detailed Table Information", "", None),
-                 ("Catalog", relation.full_name.catalog, None), ("Database", relation.full_name.schema, None),
-                 ("Table", relation.full_name.name, None), ("Owner", relation.owner, None),
-                 ("Created Time", str(relation.created_at), None), ("Created By", relation.created_by, None),
-                 ("Type", kind_name, None), ("Comment", relation.comment or "", None)]  # fmt: skip
+        rows += [
+            ("", "", None),
+            ("# Detailed Table Information", "", None),
+            ("Catalog", relation.full_name.catalog, None),
+            ("Database", relation.full_name.schema, None),
+            ("Table", relation.full_name.name, None),
+            ("Owner", relation.owner, None),
+            ("Created Time", str(relation.created_at), None),
+            ("Created By", relation.created_by, None),
+            ("Type", kind_name, None),
+            ("Comment", relation.comment or "", None),
+        ]
         if relation.definition:
             rows.append(("View Text", relation.definition, None))
     return pd.DataFrame(rows, columns=["col_name", "data_type", "comment"])
@@ -344,8 +375,9 @@ def show_objects(ctx: Context, tree: ShowObjects) -> pd.DataFrame:
     if kind in ("USERS", "GROUPS"):
         wanted = kind[:-1]
         matcher = namespace._pattern(like)
-        names = sorted(n for n, k in ctx.snapshot.principals.items()
-                       if k == wanted and (matcher is None or matcher.fullmatch(n)))  # fmt: skip
+        names = sorted(
+            n for n, k in ctx.snapshot.principals.items() if k == wanted and (matcher is None or matcher.fullmatch(n))
+        )
         return pd.DataFrame({"name": names})
     if kind == "CATALOGS":
         found = namespace.visible_children(ctx, ctx.snapshot.metastore, namespace.CATALOG, like)
@@ -356,22 +388,30 @@ def show_objects(ctx: Context, tree: ShowObjects) -> pd.DataFrame:
         ctx.require_visible(catalog)
         found = namespace.visible_children(ctx, catalog, namespace.SCHEMA, like)
         return pd.DataFrame({"databaseName": [s.full_name.name for s in found]})
-    schema_name = (container_name(ctx, scope, "SCHEMA") if scope is not None
-                   else FullName.of(_current(ctx), ctx.current_schema or "default"))  # fmt: skip
+    schema_name = (
+        container_name(ctx, scope, "SCHEMA")
+        if scope is not None
+        else FullName.of(_current(ctx), ctx.current_schema or "default")
+    )
     schema = ctx.lookup(schema_name, namespace.SCHEMA)
     ctx.require_visible(schema)
     kinds = RELATION_TYPES if kind == "TABLES" else frozenset({SecurableType.VIEW})
     found = namespace.visible_children(ctx, schema, kinds, like)
     column = "tableName" if kind == "TABLES" else "viewName"
-    return pd.DataFrame({"database": [schema_name.name] * len(found),
-                         column: [s.full_name.name for s in found],
-                         "isTemporary": [False] * len(found)})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "database": [schema_name.name] * len(found),
+            column: [s.full_name.name for s in found],
+            "isTemporary": [False] * len(found),
+        }
+    )
 
 
 def _current(ctx: Context) -> str:
     if ctx.current_catalog is None:
-        raise SqlError("No catalog is in use; name one with IN catalog or run USE CATALOG.",
-                       error_code="NO_CURRENT_CATALOG")  # fmt: skip
+        raise SqlError(
+            "No catalog is in use; name one with IN catalog or run USE CATALOG.", error_code="NO_CURRENT_CATALOG"
+        )
     return ctx.current_catalog
 
 
@@ -447,15 +487,25 @@ def classify(tree: exp.Expr) -> Statement:
         AlterGroup: Statement("updateGroupMembers", True, alter_group),
     }
     if isinstance(tree, exp.Create):
-        action = {"CATALOG": "createCatalog", "SCHEMA": "createSchema", "DATABASE": "createSchema",
-                  "VIEW": "createView"}.get(kind, "createTable")  # fmt: skip
+        action = {
+            "CATALOG": "createCatalog",
+            "SCHEMA": "createSchema",
+            "DATABASE": "createSchema",
+            "VIEW": "createView",
+        }.get(kind, "createTable")
         return Statement(action, True, create)
     if isinstance(tree, exp.Drop):
-        action = {"CATALOG": "deleteCatalog", "SCHEMA": "deleteSchema", "DATABASE": "deleteSchema",
-                  "VIEW": "deleteView"}.get(kind, "deleteTable")  # fmt: skip
+        action = {
+            "CATALOG": "deleteCatalog",
+            "SCHEMA": "deleteSchema",
+            "DATABASE": "deleteSchema",
+            "VIEW": "deleteView",
+        }.get(kind, "deleteTable")
         return Statement(action, True, drop)
     statement = simple.get(type(tree))
     if statement is None:
-        raise SqlError(f"{type(tree).__name__.upper()} statements are not supported by the catalog.",
-                       error_code="UNSUPPORTED_STATEMENT")  # fmt: skip
+        raise SqlError(
+            f"{type(tree).__name__.upper()} statements are not supported by the catalog.",
+            error_code="UNSUPPORTED_STATEMENT",
+        )
     return statement

@@ -8,7 +8,7 @@ statement can switch them back. The engine never needs any of these for its own 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,6 @@ def registered(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Any]) 
         yield
     finally:
         for name in relations:
-            try:
+            # In an aborted transaction unregistering fails; the rollback drops the name instead.
+            with suppress(duckdb.TransactionException):
                 cursor.unregister(name)
-            except duckdb.TransactionException:
-                pass  # aborted transaction: the rollback drops the registration

@@ -49,8 +49,21 @@ class Grant:
 
 
 def _securable_from_row(row: Sequence[Any]) -> Securable:
-    (sid, kind, parent, full_name, owner, comment, created_at, created_by, updated_at,
-     updated_by, storage_name, definition, properties) = row  # fmt: skip
+    (
+        sid,
+        kind,
+        parent,
+        full_name,
+        owner,
+        comment,
+        created_at,
+        created_by,
+        updated_at,
+        updated_by,
+        storage_name,
+        definition,
+        properties,
+    ) = row
     return Securable(
         id=sid,
         type=SecurableType(kind),
@@ -90,15 +103,11 @@ class Metastore:
         ).fetchall()
 
     def insert_principal(self, name: str, kind: str, created_by: str) -> None:
-        self.cursor.execute(
-            "INSERT INTO meta.principals VALUES (?, ?, ?, ?)", [name, kind, now(), created_by]
-        )
+        self.cursor.execute("INSERT INTO meta.principals VALUES (?, ?, ?, ?)", [name, kind, now(), created_by])
 
     def delete_principal(self, name: str) -> None:
         self.cursor.execute("DELETE FROM meta.principals WHERE name = ?", [name])
-        self.cursor.execute(
-            "DELETE FROM meta.memberships WHERE group_name = ? OR member = ?", [name, name]
-        )
+        self.cursor.execute("DELETE FROM meta.memberships WHERE group_name = ? OR member = ?", [name, name])
         self.cursor.execute("DELETE FROM meta.grants WHERE principal = ?", [name])
 
     def memberships(self) -> list[tuple[str, str]]:
@@ -110,9 +119,7 @@ class Metastore:
         self.cursor.execute("INSERT INTO meta.memberships VALUES (?, ?)", [group, member])
 
     def remove_member(self, group: str, member: str) -> None:
-        self.cursor.execute(
-            "DELETE FROM meta.memberships WHERE group_name = ? AND member = ?", [group, member]
-        )
+        self.cursor.execute("DELETE FROM meta.memberships WHERE group_name = ? AND member = ?", [group, member])
 
     # -- securables --------------------------------------------------------------------------
     def securables(self) -> list[Securable]:
@@ -144,12 +151,22 @@ class Metastore:
             f"INSERT INTO meta.securables ({_SECURABLE_COLUMNS}, name) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                sid, kind.value, parent_id, str(full_name) if full_name else "", owner, comment,
-                stamp, owner, stamp, owner, storage_name, definition,
+                sid,
+                kind.value,
+                parent_id,
+                str(full_name) if full_name else "",
+                owner,
+                comment,
+                stamp,
+                owner,
+                stamp,
+                owner,
+                storage_name,
+                definition,
                 json.dumps(properties) if properties else None,
                 full_name.name if full_name else "",
             ],
-        )  # fmt: skip
+        )
         return self.get_securable(sid)  # type: ignore[return-value]
 
     def update_securable(self, securable_id: str, actor: str, **changes: Any) -> None:
@@ -180,8 +197,7 @@ class Metastore:
     # -- columns -----------------------------------------------------------------------------
     def columns(self, securable_id: str) -> list[Column]:
         rows = self.cursor.execute(
-            "SELECT name, data_type, nullable, comment FROM meta.columns "
-            "WHERE securable_id = ? ORDER BY position",
+            "SELECT name, data_type, nullable, comment FROM meta.columns WHERE securable_id = ? ORDER BY position",
             [securable_id],
         ).fetchall()
         return [Column(*r) for r in rows]
@@ -191,10 +207,7 @@ class Metastore:
         if columns:
             self.cursor.executemany(
                 "INSERT INTO meta.columns VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    [securable_id, i, c.name, c.data_type, c.nullable, c.comment]
-                    for i, c in enumerate(columns, start=1)
-                ],
+                [[securable_id, i, c.name, c.data_type, c.nullable, c.comment] for i, c in enumerate(columns, start=1)],
             )
 
     def set_column_comment(self, securable_id: str, column: str, comment: str | None) -> None:
@@ -205,9 +218,7 @@ class Metastore:
 
     # -- grants ------------------------------------------------------------------------------
     def grants(self) -> list[Grant]:
-        rows = self.cursor.execute(
-            "SELECT securable_id, principal, privilege, granted_by FROM meta.grants"
-        ).fetchall()
+        rows = self.cursor.execute("SELECT securable_id, principal, privilege, granted_by FROM meta.grants").fetchall()
         return [Grant(*r) for r in rows]
 
     def insert_grant(self, securable_id: str, principal: str, privilege: str, actor: str) -> None:

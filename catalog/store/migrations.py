@@ -23,9 +23,7 @@ def current_version(connection: duckdb.DuckDBPyConnection) -> int:
     ).fetchall()[0][0]
     if not exists:
         return 0
-    rows = connection.execute(
-        "SELECT value FROM meta.info WHERE key = ?", [SCHEMA_VERSION_KEY]
-    ).fetchall()
+    rows = connection.execute("SELECT value FROM meta.info WHERE key = ?", [SCHEMA_VERSION_KEY]).fetchall()
     return int(rows[0][0]) if rows else 0
 
 
@@ -39,9 +37,7 @@ def migrate(connection: duckdb.DuckDBPyConnection) -> int:
         try:
             connection.execute(script)
             connection.execute("DELETE FROM meta.info WHERE key = ?", [SCHEMA_VERSION_KEY])
-            connection.execute(
-                "INSERT INTO meta.info VALUES (?, ?)", [SCHEMA_VERSION_KEY, str(number)]
-            )
+            connection.execute("INSERT INTO meta.info VALUES (?, ?)", [SCHEMA_VERSION_KEY, str(number)])
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")

@@ -9,9 +9,9 @@ connection: every operation runs through :meth:`Session.run`, which opens a tran
 from __future__ import annotations
 
 import threading
-from contextlib import suppress
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 

@@ -19,6 +19,7 @@ from catalog.services.context import Context
 from catalog.sql import rewrite, sandbox
 from catalog.sql.parse import parse
 from catalog.sql.resolve import catalog_references
+from catalog.store.database import fetch_frame
 
 MAX_VIEW_DEPTH = 16
 
@@ -125,7 +126,7 @@ def qualify_names(ctx: Context, tree: exp.Expr) -> exp.Expr:
 
 def run(ctx: Context, planned: Plan) -> pd.DataFrame:
     """Execute a planned query and return its rows."""
-    return execute(ctx, planned, lambda sql: ctx.cursor.execute(sql).df())
+    return execute(ctx, planned, lambda sql: fetch_frame(ctx.cursor, sql))
 
 
 def execute(ctx: Context, planned: Plan, action):

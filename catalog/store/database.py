@@ -7,12 +7,14 @@ statement can switch them back. The engine never needs any of these for its own 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from catalog.errors import HomeLocked, InvalidRequest
 
@@ -63,3 +65,15 @@ def registered(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Any]) 
             # In an aborted transaction unregistering fails; the rollback drops the name instead.
             with suppress(duckdb.TransactionException):
                 cursor.unregister(name)
+
+
+def fetch_frame(cursor: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """Run a query and return its rows as pandas.
+
+    duckdb's pandas conversion of TIMESTAMP WITH TIME ZONE calls a pandas API that pandas 3
+    deprecates; the warning is about duckdb's internals, not the caller's code, so it is
+    silenced here (and only here).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop is deprecated")
+        return cursor.execute(sql).df()

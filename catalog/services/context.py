@@ -41,6 +41,21 @@ _NOT_FOUND = {
 }
 
 
+_OBJECT_NOT_FOUND = {
+    SecurableType.MODEL: (
+        "RESOURCE_DOES_NOT_EXIST",
+        "Registered model '{name}' does not exist. Check SHOW MODELS IN {parent}.",
+    ),
+    SecurableType.FUNCTION: ("ROUTINE_NOT_FOUND", "Function '{name}' does not exist in {parent}."),
+}
+
+
+def _not_found(depth: int, expected: frozenset[SecurableType] | None) -> tuple[str, str]:
+    if depth == 3 and expected and not expected & RELATION_TYPES and len(expected) == 1:
+        return _OBJECT_NOT_FOUND.get(next(iter(expected)), _NOT_FOUND[3])
+    return _NOT_FOUND[depth]
+
+
 @dataclass
 class Context:
     principal: str
@@ -140,7 +155,7 @@ class Context:
             if node is None:
                 if found.type is not SecurableType.METASTORE:
                     self.require("use_schema" if found.type is SecurableType.SCHEMA else "use", found)
-                code, template = _NOT_FOUND[depth]
+                code, template = _not_found(depth, expected)
                 prefix = FullName(name.parts[:depth])
                 message = template.format(name=prefix, quoted=prefix.quoted(), parent=prefix.parent or "")
                 if depth < len(name.parts):

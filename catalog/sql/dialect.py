@@ -85,6 +85,16 @@ class CatalogParser(DatabricksParser):
             self.raise_error(f"Expected the name of a {kind.lower()}")
         return kind, table
 
+    def _parse_table_parts(self, *args, **kwargs) -> exp.Table:
+        # sqlglot silently drops a third part of a schema name (CREATE SCHEMA a.b.c); refuse it.
+        start = self._index
+        table = super()._parse_table_parts(*args, **kwargs)
+        if kwargs.get("is_db_reference"):
+            dots = sum(1 for t in self._tokens[start : self._index] if t.token_type == TokenType.DOT)
+            if dots > 1:
+                self.raise_error("A schema name has at most two parts: catalog.schema")
+        return table
+
     def _expect_end(self) -> None:
         if self._curr:
             self.raise_error(f"Unexpected '{self._curr.text}'")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,7 @@ from catalog.sql.dialect import CatalogDialect
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 DIALECT = CatalogDialect()
+_SQLGLOT_CLASS = re.compile(r" for <class '[\w.]*\.(\w+)'>")
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -54,7 +56,8 @@ def parse(text: str, params: Params = None) -> list[exp.Expr]:
         raise SqlError("The SQL text holds no statement.", error_code="PARSE_EMPTY_STATEMENT")
     for tree in trees:
         if isinstance(tree, exp.Command):
-            keyword = f"{tree.name} {str(tree.expression).split()[0] if tree.expression else ''}".strip()
+            rest = tree.expression.name if isinstance(tree.expression, exp.Expr) else str(tree.expression or "")
+            keyword = f"{tree.name} {rest.split()[0] if rest.split() else ''}".strip()
             raise SqlError(
                 f"The statement '{keyword.upper()} ...' is not supported by the catalog. See the "
                 "README for the statements it runs.",
@@ -70,6 +73,7 @@ def _syntax_error(text: str, exc: ParseError) -> SqlError:
     description = str(first.get("description") or exc).split("\n")[0]
     if "<Token" in description:  # sqlglot prints the token object; name the text instead
         description = description.split(" but got <Token")[0] + f" but got '{first.get('highlight', '')}'"
+    description = _SQLGLOT_CLASS.sub(r" in \1", description)
     near = first.get("highlight")
     where = f" at line {line}, column {column}" if line else ""
     near_text = f" near '{near}'" if near else ""

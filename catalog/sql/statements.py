@@ -146,6 +146,16 @@ def _dml(target_of: Callable[[exp.Expr], exp.Table]) -> Handler:
     return handle
 
 
+def truncate(ctx: Context, tree: exp.TruncateTable) -> pd.DataFrame:
+    """TRUNCATE TABLE t: delete every row (MODIFY on the table)."""
+    count = 0
+    for node in tree.expressions:
+        target = _target_table(ctx, node, also_reads=False)
+        ctx.physical_names[target.storage_name.split(".")[1]] = str(target.full_name)
+        count += counter(ctx)(f"DELETE FROM {target.storage_name}")
+    return affected(count)
+
+
 update = _dml(lambda tree: tree.this)
 delete = _dml(lambda tree: tree.this)
 merge = _dml(lambda tree: tree.this)
@@ -257,6 +267,10 @@ def _create_view(ctx: Context, tree: exp.Create, comment: str | None, mode: str)
     body = tree.expression
     definition = planner.qualify_names(ctx, body).sql(dialect=CatalogDialect)
     planned = planner.plan(ctx, body.copy())
+    if any(read.full_name == name for read in planned.reads):
+        raise SqlError(
+            f"View '{name}' would read itself (directly or through other views).", error_code="RECURSIVE_VIEW"
+        )
     view_columns = planner.execute(ctx, planned, lambda sql: column_meta.describe(ctx.cursor, sql))
     tables.create_view(ctx, name, definition, view_columns, comment=comment, mode=mode)
 
@@ -346,6 +360,10 @@ def describe(ctx: Context, tree: exp.Describe) -> pd.DataFrame:
                 ("Last Altered", str(securable.updated_at)),
             ]
         return pd.DataFrame(rows, columns=["info_name", "info_value"])
+    if not isinstance(tree.this, exp.Table):
+        raise SqlError(
+            "DESCRIBE takes a table, view, schema or catalog name, not a query.", error_code="UNSUPPORTED_STATEMENT"
+        )
     relation = ctx.lookup_relation(object_name(ctx, tree.this))
     ctx.require_visible(relation)
     rows = [(c.name, c.data_type.lower(), c.comment) for c in ctx.metastore.columns(relation.id)]
@@ -473,6 +491,7 @@ def classify(tree: exp.Expr) -> Statement:
         exp.Update: Statement("updateTable", True, update),
         exp.Delete: Statement("deleteFrom", True, delete),
         exp.Merge: Statement("mergeInto", True, merge),
+        exp.TruncateTable: Statement("truncateTable", True, truncate),
         exp.Alter: Statement("renameTable", True, alter),
         SetOwner: Statement("updateOwner", True, set_owner),
         CommentOn: Statement("updateComment", True, comment_on),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import closing, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,7 +25,7 @@ from catalog.securables import SecurableType
 from catalog.services import system_tables
 from catalog.services.context import Context
 from catalog.services.duckdb_errors import translate
-from catalog.store.database import open_database
+from catalog.store.database import open_database, transaction
 from catalog.store.metastore import Metastore
 from catalog.store.migrations import migrate
 from catalog.store.snapshot import Snapshot
@@ -49,6 +49,8 @@ class Engine:
         with self.write_lock:
             migrate(self.db)
             self.workspace_id = Metastore(self.db).get_info(WORKSPACE_ID_KEY)
+        if not self.is_new:
+            self.upgrade_system_tables()
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -58,47 +60,28 @@ class Engine:
     def bootstrap(self, admin: str) -> None:
         """Make a new home: ``admin`` becomes the metastore admin."""
         admin = normalize_principal(admin)
+        workspace_id = uuid.uuid4().hex
         cursor = self.db.cursor()
         store = Metastore(cursor)
-        with self.write_lock:
-            cursor.execute("BEGIN")
-            try:
-                workspace_id = uuid.uuid4().hex
-                store.set_info(WORKSPACE_ID_KEY, workspace_id)
-                store.insert_principal(admin, "USER", admin)
-                store.insert_securable(
-                    SecurableType.METASTORE, None, None, admin, comment="The metastore of this catalog home"
-                )
-                system_tables.ensure(store, admin, first_time=True)
-                audit.record(
-                    cursor,
-                    workspace_id,
-                    audit.AuditEvent(admin, "createMetastore", {"home": str(self.home)}, result=f"admin {admin}"),
-                )
-                cursor.execute("COMMIT")
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            finally:
-                cursor.close()
-            self.workspace_id = workspace_id
-            self.invalidate()
+        with self.write_lock, closing(cursor), transaction(cursor):
+            store.set_info(WORKSPACE_ID_KEY, workspace_id)
+            store.insert_principal(admin, "USER", admin)
+            store.insert_securable(
+                SecurableType.METASTORE, None, None, admin, comment="The metastore of this catalog home"
+            )
+            system_tables.ensure(store, admin, first_time=True)
+            event = audit.AuditEvent(admin, "createMetastore", {"home": str(self.home)}, result=f"admin {admin}")
+            audit.record(cursor, workspace_id, event)
+        self.workspace_id = workspace_id
+        self.invalidate()
 
     def upgrade_system_tables(self) -> None:
         """Add system tables that this version of the package defines and the home lacks."""
         cursor = self.db.cursor()
-        with self.write_lock:
-            cursor.execute("BEGIN")
-            try:
-                store = Metastore(cursor)
-                admin = next(s.owner for s in store.securables() if s.type is SecurableType.METASTORE)
-                changed = system_tables.ensure(store, admin, first_time=False)
-                cursor.execute("COMMIT")
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            finally:
-                cursor.close()
+        store = Metastore(cursor)
+        with self.write_lock, closing(cursor), transaction(cursor):
+            admin = next(s.owner for s in store.securables() if s.type is SecurableType.METASTORE)
+            changed = system_tables.ensure(store, admin, first_time=False)
         if changed:
             self.invalidate()
 

@@ -28,14 +28,9 @@ def create_catalog(ctx: Context, name: str, *, comment: str | None = None, if_no
     full_name = FullName.of(name)
     refuse_system(full_name, "create")
     ctx.require("create_catalog", ctx.snapshot.metastore)
-    existing = ctx.find(full_name)
+    existing = _existing(ctx, full_name, if_not_exists)
     if existing is not None:
-        if if_not_exists:
-            return existing
-        raise AlreadyExists(
-            f"Catalog '{full_name}' already exists. Use CREATE CATALOG IF NOT EXISTS to ignore this.",
-            error_code="CATALOG_ALREADY_EXISTS",
-        )
+        return existing
     store = ctx.metastore
     catalog = store.insert_securable(
         SecurableType.CATALOG, full_name, ctx.snapshot.metastore.id, ctx.principal, comment=comment
@@ -53,17 +48,25 @@ def create_schema(
     refuse_system(name, "create a schema in")
     catalog = ctx.lookup(name.parent, CATALOG)
     ctx.require("create_schema", catalog)
-    existing = ctx.find(name)
+    existing = _existing(ctx, name, if_not_exists)
     if existing is not None:
-        if if_not_exists:
-            return existing
-        raise AlreadyExists(
-            f"Schema '{name}' already exists. Use CREATE SCHEMA IF NOT EXISTS to ignore this.",
-            error_code="SCHEMA_ALREADY_EXISTS",
-        )
+        return existing
     schema = ctx.metastore.insert_securable(SecurableType.SCHEMA, name, catalog.id, ctx.principal, comment=comment)
     ctx.changed()
     return schema
+
+
+def _existing(ctx: Context, name: FullName, if_not_exists: bool) -> Securable | None:
+    """The container already named ``name``: returned for IF NOT EXISTS, an error otherwise."""
+    existing = ctx.find(name)
+    if existing is not None and not if_not_exists:
+        kind = existing.type.value
+        raise AlreadyExists(
+            f"{existing.type.label.capitalize()} '{name}' already exists. Use CREATE {kind} IF NOT "
+            "EXISTS to ignore this.",
+            error_code=f"{kind}_ALREADY_EXISTS",
+        )
+    return existing
 
 
 def drop_container(ctx: Context, name: FullName, *, if_exists: bool = False, cascade: bool = False) -> bool:

@@ -69,22 +69,9 @@ def create_table(
     ctx.physical_names[storage.split(".")[1]] = str(name)
     build(storage)
     table_columns = columns.merge_comments(columns.describe(ctx.cursor, storage), column_comments or {})
-    store = ctx.metastore
     if existing is not None:
         drop_storage(ctx, existing)
-        changes = {"storage_name": storage}
-        if comment is not None:
-            changes["comment"] = comment
-        store.update_securable(existing.id, ctx.principal, **changes)
-        table = existing
-    else:
-        schema = ctx.find(name.parent)
-        table = store.insert_securable(
-            SecurableType.TABLE, name, schema.id, ctx.principal, comment=comment, storage_name=storage
-        )
-    store.set_columns(table.id, table_columns)
-    ctx.changed()
-    return ctx.snapshot.by_id[table.id]
+    return _save(ctx, name, SecurableType.TABLE, existing, table_columns, comment, storage_name=storage)
 
 
 def create_view(
@@ -99,21 +86,31 @@ def create_view(
     existing = _prepare(ctx, name, SecurableType.VIEW, mode)
     if existing is not None and mode == "ignore":
         return existing
+    return _save(ctx, name, SecurableType.VIEW, existing, view_columns, comment, definition=definition)
+
+
+def _save(
+    ctx: Context,
+    name: FullName,
+    kind: SecurableType,
+    existing: Securable | None,
+    relation_columns: list[Column],
+    comment: str | None,
+    **fields: str,
+) -> Securable:
+    """Record a new relation, or the new storage/definition of the one it replaces (keeping
+    its id, owner and grants)."""
     store = ctx.metastore
     if existing is not None:
-        changes = {"definition": definition}
-        if comment is not None:
-            changes["comment"] = comment
+        changes = dict(fields) if comment is None else {**fields, "comment": comment}
         store.update_securable(existing.id, ctx.principal, **changes)
-        view = existing
+        securable_id = existing.id
     else:
         schema = ctx.find(name.parent)
-        view = store.insert_securable(
-            SecurableType.VIEW, name, schema.id, ctx.principal, comment=comment, definition=definition
-        )
-    store.set_columns(view.id, view_columns)
+        securable_id = store.insert_securable(kind, name, schema.id, ctx.principal, comment=comment, **fields).id
+    store.set_columns(securable_id, relation_columns)
     ctx.changed()
-    return ctx.snapshot.by_id[view.id]
+    return ctx.snapshot.by_id[securable_id]
 
 
 def drop_relation(ctx: Context, name: FullName, kind: SecurableType, *, if_exists: bool = False) -> bool:

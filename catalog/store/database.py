@@ -50,6 +50,19 @@ def open_database(home: Path) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
+def transaction(cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT around a block; ROLLBACK if it raises."""
+    cursor.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.TransactionException):  # DuckDB may have ended it already
+            cursor.execute("ROLLBACK")
+        raise
+    cursor.execute("COMMIT")
+
+
+@contextmanager
 def registered(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Any]) -> Iterator[None]:
     """Expose DataFrames or Arrow tables to SQL on ``cursor`` under the given names, for one block.
 

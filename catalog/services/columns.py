@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import duckdb
@@ -10,14 +11,17 @@ from sqlglot.errors import ParseError
 
 from catalog.store.metastore import Column
 
+_SPACE_AFTER_SEPARATOR = re.compile(r"([,:])\s+")
+
 
 @lru_cache(maxsize=256)
 def databricks_type(duckdb_type: str) -> str:
     """``VARCHAR`` -> ``STRING``, ``INTEGER`` -> ``INT``, ``TIMESTAMP WITH TIME ZONE`` -> ``TIMESTAMP``."""
     try:
-        return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect="databricks").upper()
+        printed = exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect="databricks")
     except (ParseError, ValueError):
-        return duckdb_type.upper()
+        printed = duckdb_type.upper()
+    return _SPACE_AFTER_SEPARATOR.sub(r"\1", printed)  # DECIMAL(10,2), STRUCT<A:INT,B:STRING>
 
 
 def describe(cursor: duckdb.DuckDBPyConnection, relation_sql: str) -> list[Column]:

@@ -142,7 +142,9 @@ class Context:
     def find(self, name: FullName) -> Securable | None:
         return self.snapshot.find(name)
 
-    def lookup(self, name: FullName, expected: frozenset[SecurableType] | None = None) -> Securable:
+    def lookup(
+        self, name: FullName, expected: frozenset[SecurableType] | None = None, *, as_principal: str | None = None
+    ) -> Securable:
         """Resolve a name, or raise NotFound.
 
         Before saying that a child does not exist, make sure the principal may use its
@@ -154,7 +156,8 @@ class Context:
             node = self.snapshot.find(FullName(name.parts[:depth]))
             if node is None:
                 if found.type is not SecurableType.METASTORE:
-                    self.require("use_schema" if found.type is SecurableType.SCHEMA else "use", found)
+                    action = "use_schema" if found.type is SecurableType.SCHEMA else "use"
+                    self.require(action, found, as_principal=as_principal)
                 code, template = _not_found(depth, expected)
                 prefix = FullName(name.parts[:depth])
                 message = template.format(name=prefix, quoted=prefix.quoted(), parent=prefix.parent or "")
@@ -166,8 +169,8 @@ class Context:
             raise wrong_type(found, expected)
         return found
 
-    def lookup_relation(self, name: FullName) -> Securable:
-        return self.lookup(name, RELATION_TYPES)
+    def lookup_relation(self, name: FullName, *, as_principal: str | None = None) -> Securable:
+        return self.lookup(name, RELATION_TYPES, as_principal=as_principal)
 
     # -- changes -----------------------------------------------------------------------------
     def changed(self) -> None:

@@ -36,6 +36,7 @@ SECURABLE_KINDS = {
     "FUNCTION": "FUNCTION",
 }
 SHOW_KINDS = {
+    "COLUMNS": "COLUMNS",
     "CATALOGS": "CATALOGS",
     "SCHEMAS": "SCHEMAS",
     "DATABASES": "SCHEMAS",
@@ -128,6 +129,7 @@ class CatalogParser(DatabricksParser):
 
     # -- SHOW --------------------------------------------------------------------------------
     def _parse_show(self) -> exp.Expr:
+        start = self._prev
         if self._match_word("GRANTS", "GRANT"):
             principal = None
             if not self._match(TokenType.ON, advance=False):
@@ -138,8 +140,8 @@ class CatalogParser(DatabricksParser):
             self._expect_end()
             return self.expression(ShowGrants(principal=principal, kind=kind, this=securable))
         word = self._match_word(*SHOW_KINDS)
-        if word is None:
-            self.raise_error("Expected GRANTS, CATALOGS, SCHEMAS, TABLES, VIEWS, USERS or GROUPS after SHOW")
+        if word is None:  # a SHOW the catalog does not run: refused as unsupported, not a syntax error
+            return self._parse_as_command(start)
         scope = None
         if self._match_set((TokenType.IN, TokenType.FROM)):
             scope = self._parse_table_parts()
@@ -252,6 +254,13 @@ class CatalogParser(DatabricksParser):
 
 
 class CatalogGenerator(DatabricksGenerator):
+    def describe_sql(self, e: exp.Describe) -> str:
+        kind = (e.args.get("kind") or "").upper()
+        if kind not in ("CATALOG", "SCHEMA", "DATABASE"):
+            return super().describe_sql(e)
+        style = f" {e.args['style']}" if e.args.get("style") else ""
+        return f"DESCRIBE {kind}{style} {self.sql(e, 'this')}"
+
     def showobjects_sql(self, e: ShowObjects) -> str:
         scope = f" IN {self.sql(e, 'scope')}" if e.args.get("scope") else ""
         like = f" LIKE {self.sql(e, 'like')}" if e.args.get("like") else ""

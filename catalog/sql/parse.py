@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
 
 from catalog.errors import SqlError
 from catalog.sql.dialect import CatalogDialect
@@ -32,12 +34,36 @@ Params = Sequence[Any] | Mapping[str, Any] | None
 @lru_cache(maxsize=512)
 def _parse_cached(text: str) -> tuple[exp.Expr, ...]:
     try:
-        trees = DIALECT.parse(text)
+        tokens = DIALECT.tokenize(text)
+        _refuse_empty_list_items(text, tokens)
+        trees = DIALECT.parser().parse(tokens, text)
     except ParseError as exc:
         raise _syntax_error(text, exc) from None
     except TokenError as exc:
-        raise SqlError(f"Syntax error: {exc}", error_code="PARSE_SYNTAX_ERROR") from None
+        raise _token_error(text, exc) from None
     return tuple(t for t in trees if t is not None)
+
+
+def _refuse_empty_list_items(text: str, tokens: list[Token]) -> None:
+    """``SELECT 1,, 2``: sqlglot skips the empty item; Databricks calls it a syntax error."""
+    for previous, token in itertools.pairwise(tokens):
+        if previous.token_type is TokenType.COMMA and token.token_type is TokenType.COMMA:
+            raise ParseError.new(
+                "Expected an expression between the commas", line=token.line, col=token.col, highlight=","
+            )
+
+
+def _token_error(text: str, exc: TokenError) -> SqlError:
+    """sqlglot's tokenizer errors carry no position; find it from the text they quote."""
+    quoted = re.search(r"Error tokenizing '(.*)'", str(exc), re.DOTALL)
+    offset = text.find(quoted.group(1)) + len(quoted.group(1)) if quoted and quoted.group(1) in text else len(text)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1)
+    return SqlError(
+        f"Syntax error at line {line}, column {column}: unterminated string, identifier or comment.",
+        error_code="PARSE_SYNTAX_ERROR",
+        details={"line": line, "column": column, "statement": text},
+    )
 
 
 def parse(text: str, params: Params = None) -> list[exp.Expr]:
@@ -56,10 +82,8 @@ def parse(text: str, params: Params = None) -> list[exp.Expr]:
         raise SqlError("The SQL text holds no statement.", error_code="PARSE_EMPTY_STATEMENT")
     for tree in trees:
         if isinstance(tree, exp.Command):
-            rest = tree.expression.name if isinstance(tree.expression, exp.Expr) else str(tree.expression or "")
-            keyword = f"{tree.name} {rest.split()[0] if rest.split() else ''}".strip()
             raise SqlError(
-                f"The statement '{keyword.upper()} ...' is not supported by the catalog. See the "
+                f"{tree.name.upper()} statements of this form are not supported by the catalog. See the "
                 "README for the statements it runs.",
                 error_code="UNSUPPORTED_STATEMENT",
             )
@@ -92,6 +116,10 @@ def _bind(trees: list[exp.Expr], params: Params) -> None:
                 "Parameters were given but the statement has no ? or :name markers.", error_code="UNBOUND_SQL_PARAMETER"
             )
         return
+    if isinstance(params, str | bytes):
+        raise SqlError(
+            "Parameters must be a list (for ?) or a dict (for :name), not a string.", error_code="UNBOUND_SQL_PARAMETER"
+        )
     if params is None:
         raise SqlError(
             "The statement has parameter markers but no parameters were given.", error_code="UNBOUND_SQL_PARAMETER"

@@ -7,18 +7,21 @@ while current_user() and is_account_group_member() inside them evaluate for the 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlglot import exp
 
+from catalog.authz.authorizer import AccessDenied
 from catalog.errors import NotFound, SqlError
+from catalog.names import FullName
 from catalog.securables import Privilege, Securable, SecurableType
 from catalog.services import system_tables
 from catalog.services.context import Context
 from catalog.sql import rewrite, sandbox
 from catalog.sql.parse import parse
-from catalog.sql.resolve import catalog_references
+from catalog.sql.resolve import TableReference, catalog_references
 from catalog.store.database import fetch_frame
 
 MAX_VIEW_DEPTH = 16
@@ -55,6 +58,7 @@ def plan(
     ``reader`` is whose privileges the reads are checked against (a view's owner); by default
     the acting principal's.
     """
+    rewrite.name_projections(tree)
     rewrite.substitute_session_functions(
         tree,
         principal=ctx.principal,
@@ -68,12 +72,13 @@ def plan(
         t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier) and id(t) not in resolved
     ]
     rewrite.rename_ctes(tree, cte_references)
+    aliases = _aliases(references)
     result = Plan(tree)
     for reference in references:
-        securable = ctx.lookup_relation(reference.name)
+        securable = ctx.lookup_relation(reference.name, as_principal=reader)
         ctx.require("read", securable, as_principal=reader)
         result.reads.append(securable)
-        alias = reference.name.name
+        alias = aliases[reference.name]
         if securable.is_system:
             rewrite.replace_with_subquery(reference.node, system_tables.query(securable.full_name), alias)
             result.uses_system_tables = True
@@ -84,8 +89,21 @@ def plan(
             rewrite.replace_with_subquery(reference.node, body.tree, alias)
         else:
             point_at_storage(ctx, reference.node, securable, alias=alias)
-    rewrite.strip_qualifiers(tree, {r.name for r in references})
+    rewrite.strip_qualifiers(tree, aliases)
     return result
+
+
+def _aliases(references: list[TableReference]) -> dict[FullName, str]:
+    """The alias each referenced table gets when it has none: its name, or, when two different
+    tables share that name (main.a.t and main.b.t), schema_name so that both stay addressable
+    as schema.table."""
+    names_by_last: dict[str, set[FullName]] = defaultdict(set)
+    for reference in references:
+        names_by_last[reference.name.name].add(reference.name)
+    return {
+        r.name: r.name.name if len(names_by_last[r.name.name]) == 1 else f"{r.name.schema}_{r.name.name}"
+        for r in references
+    }
 
 
 def point_at_storage(ctx: Context, node: exp.Table, table: Securable, *, alias: str | None) -> None:
@@ -103,10 +121,15 @@ def _expand_view(ctx: Context, view: Securable, depth: int) -> Plan:
     check(body)
     try:
         return plan(ctx, body, reader=view.owner, depth=depth + 1)
-    except NotFound as missing:
-        raise NotFound(
-            f"View '{view.full_name}' cannot be read: {missing.message}", error_code=missing.error_code
-        ) from None
+    except (NotFound, AccessDenied) as problem:
+        # The reader learns which view failed; its owner and admins also learn why (the reader
+        # may not be allowed to know what the view reads).
+        insider = ctx.principal == view.owner or ctx.is_admin()
+        cause = problem.message if insider else "ask its owner or a metastore admin to check it"
+        message = f"View '{view.full_name}' (owner {view.owner}) cannot be read: {cause}"
+        if isinstance(problem, AccessDenied):
+            raise AccessDenied(message, problem.decisions) from None
+        raise NotFound(message, error_code=problem.error_code) from None
 
 
 def qualify_names(ctx: Context, tree: exp.Expr) -> exp.Expr:

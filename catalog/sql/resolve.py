@@ -79,8 +79,12 @@ def catalog_references(
     references = []
     excluded = {id(node) for node in exclude}
     for table in tree.find_all(exp.Table):
-        if id(table) in excluded or not isinstance(table.this, exp.Identifier):
-            continue  # table functions were vetted by the sandbox
+        if id(table) in excluded or table.this is None:
+            continue
+        if not isinstance(table.this, exp.Identifier):
+            if isinstance(table.this, exp.Func):
+                continue  # a row generator, vetted by the sandbox
+            raise InvalidName(f"'{table.sql()}' is not a table name; use catalog.schema.name.")
         parts = table_name_parts(table)
         if len(parts) == 1 and _is_cte_reference(table, normalize_part(parts[0])):
             continue
@@ -89,7 +93,15 @@ def catalog_references(
 
 
 def _is_cte_reference(table: exp.Table, name: str) -> bool:
-    """Whether a one-part name refers to a CTE visible where the table node stands."""
+    return bound_cte(table, name) is not None
+
+
+def bound_cte(table: exp.Table, name: str) -> exp.CTE | None:
+    """The CTE a one-part name refers to where the table node stands, or None for a catalog name.
+
+    From the main body of a WITH every CTE is visible; from inside a CTE body only the earlier
+    ones (and, if RECURSIVE, the CTE itself). Inner WITHs shadow outer ones.
+    """
     path: list[exp.Expr] = [table]
     node: exp.Expr | None = table
     while node is not None and node.parent is not None:
@@ -98,15 +110,14 @@ def _is_cte_reference(table: exp.Table, name: str) -> bool:
         if isinstance(with_, exp.With):
             ctes = list(with_.expressions)
             if node is with_:
-                # We came up through the WITH clause: only earlier CTEs (and, if RECURSIVE, the
-                # CTE itself) are visible from inside a CTE body.
                 inside = path[-2] if len(path) >= 2 else None
                 position = next((i for i, c in enumerate(ctes) if c is inside), len(ctes))
                 visible = ctes[: position + 1] if with_.args.get("recursive") else ctes[:position]
             else:
                 visible = ctes
-            if any(normalize_part(c.alias) == name for c in visible if c.alias):
-                return True
+            for cte in reversed(visible):
+                if cte.alias and normalize_part(cte.alias) == name:
+                    return cte
         path.append(parent)
         node = parent
-    return False
+    return None

@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from catalog.errors import SqlError
 from catalog.names import FullName, normalize_part
+from catalog.sql.resolve import bound_cte
 
 
 def substitute_session_functions(
@@ -41,7 +42,10 @@ def substitute_session_functions(
             node.replace(exp.Boolean(this=is_member(args[0].name.strip().lower())))
         elif isinstance(node, exp.CurrentCatalog) or name == "CURRENT_CATALOG":
             node.replace(exp.Literal.string(current_catalog) if current_catalog else exp.null())
-        elif isinstance(node, exp.CurrentSchema) or name in ("CURRENT_SCHEMA", "CURRENT_DATABASE"):
+        elif isinstance(node, exp.CurrentSchema | exp.CurrentDatabase) or name in (
+            "CURRENT_SCHEMA",
+            "CURRENT_DATABASE",
+        ):
             node.replace(exp.Literal.string(current_schema) if current_schema else exp.null())
 
 
@@ -64,37 +68,33 @@ def rename_ctes(tree: exp.Expr, cte_references: list[exp.Table]) -> None:
     A reference the resolver took for a CTE can then only ever reach that CTE in DuckDB, never
     an object of DuckDB's own catalog that happens to share its name.
     """
-    renames: dict[int, str] = {}
-    for cte in tree.find_all(exp.CTE):
-        renames[id(cte)] = f"__cte{next(_counter)}_{normalize_part(cte.alias)}"
-    by_name: dict[str, list[exp.CTE]] = {}
-    for cte in tree.find_all(exp.CTE):
-        by_name.setdefault(normalize_part(cte.alias), []).append(cte)
+    ctes = list(tree.find_all(exp.CTE))
+    renames = {id(cte): f"__cte{next(_counter)}_{normalize_part(cte.alias)}" for cte in ctes}
     for table in cte_references:
-        name = normalize_part(table.name)
-        ctes = by_name.get(name)
-        if not ctes:
+        cte = bound_cte(table, normalize_part(table.name))
+        if cte is None:
             continue
-        cte = _nearest_cte(table, ctes)
         alias = table.alias or table.name
         table.set("this", exp.to_identifier(renames[id(cte)]))
         table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
-    for cte in tree.find_all(exp.CTE):
-        alias = cte.args["alias"]
-        alias.set("this", exp.to_identifier(renames[id(cte)]))
+    for cte in ctes:
+        cte.args["alias"].set("this", exp.to_identifier(renames[id(cte)]))
 
 
-def _nearest_cte(table: exp.Table, candidates: list[exp.CTE]) -> exp.CTE:
-    """The CTE of that name defined in the closest enclosing WITH."""
-    node: exp.Expr | None = table
-    while node is not None:
-        with_ = node.args.get("with_")
-        if isinstance(with_, exp.With):
-            for cte in candidates:
-                if cte.parent is with_:
-                    return cte
-        node = node.parent
-    return candidates[0]
+def name_projections(tree: exp.Expr) -> None:
+    """Alias every unnamed computed column with its own text, as Databricks names it.
+
+    Without this DuckDB would name the column after the rewritten SQL, which shows physical
+    table names and the text of views and system tables.
+    """
+    for select in tree.find_all(exp.Select):
+        named = []
+        for projection in select.expressions:
+            if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
+                text = projection.sql(dialect="databricks", normalize_functions="lower")
+                projection = exp.alias_(projection, text, quoted=True)
+            named.append(projection)
+        select.set("expressions", named)
 
 
 def point_at_physical(table: exp.Table, storage_name: str, alias: str) -> None:
@@ -115,24 +115,37 @@ def replace_with_subquery(table: exp.Table, query: exp.Query, alias: str) -> Non
     table.replace(subquery)
 
 
-def strip_qualifiers(tree: exp.Expr, tables: set[FullName]) -> None:
-    """Turn ``ml.t.col`` / ``main.ml.t.col`` into ``t.col`` for the tables the statement reads.
+def strip_qualifiers(tree: exp.Expr, aliases: dict[FullName, str]) -> None:
+    """Turn ``ml.t.col`` / ``main.ml.t.col`` into ``alias.col`` for the tables the statement reads.
 
-    Tables are aliased by their last name part, so the shortened qualifier still binds. Other
-    dotted column paths (struct fields such as ``response.status_code``) are left alone.
+    Other dotted column paths (struct fields such as ``response.status_code``) are left alone.
     """
-    suffixes = {name.parts[1:] for name in tables} | {name.parts for name in tables}
+    by_suffix = {}
+    for name, alias in aliases.items():
+        by_suffix[name.parts] = alias
+        by_suffix[name.parts[1:]] = alias
     for column in tree.find_all(exp.Column):
         if not column.args.get("db"):
             continue
-        parts = [
+        parts = tuple(
             p.name.lower()
             for p in (column.args.get("catalog"), column.args.get("db"), column.args.get("table"))
             if p is not None
-        ]
-        if tuple(parts) in suffixes:
+        )
+        if parts in by_suffix:
             column.set("db", None)
             column.set("catalog", None)
+            column.set("table", exp.to_identifier(by_suffix[parts]))
+
+
+def unqualify_assignments(tree: exp.Expr) -> None:
+    """``UPDATE SET t.v = ...`` to ``SET v = ...``: DuckDB takes only bare column names there."""
+    for update in tree.find_all(exp.Update):
+        for assignment in update.expressions:
+            target = assignment.this if isinstance(assignment, exp.EQ) else None
+            if isinstance(target, exp.Column) and target.args.get("table"):
+                for part in ("table", "db", "catalog"):
+                    target.set(part, None)
 
 
 def to_duckdb(tree: exp.Expr) -> str:

@@ -19,7 +19,7 @@ from catalog.securables import RELATION_TYPES, Securable, SecurableType
 from catalog.services import columns as column_meta
 from catalog.services import grants, namespace, principals, tables
 from catalog.services.context import Context
-from catalog.sql import planner
+from catalog.sql import planner, rewrite
 from catalog.sql.dialect import CatalogDialect
 from catalog.sql.expressions import (
     AlterGroup,
@@ -140,7 +140,10 @@ def _dml(target_of: Callable[[exp.Expr], exp.Table]) -> Handler:
         node = target_of(tree)
         target = _target_table(ctx, node, also_reads=True)
         planned = planner.plan(ctx, tree, exclude=(node,))
-        planner.point_at_storage(ctx, node, target, alias=node.alias or target.full_name.name)
+        alias = node.alias or target.full_name.name
+        planner.point_at_storage(ctx, node, target, alias=alias)
+        rewrite.strip_qualifiers(tree, {target.full_name: alias})
+        rewrite.unqualify_assignments(tree)
         return affected(planner.execute(ctx, planned, counter(ctx)))
 
     return handle
@@ -195,6 +198,10 @@ def create(ctx: Context, tree: exp.Create) -> pd.DataFrame:
 
 
 def _create_table(ctx: Context, tree: exp.Create, comment: str | None, mode: str) -> None:
+    if _is_temporary(tree):
+        raise SqlError(
+            "Temporary tables are not supported; create a table in a schema.", error_code="UNSUPPORTED_FEATURE"
+        )
     if tree.args.get("properties") and any(
         isinstance(p, exp.LocationProperty) for p in tree.args["properties"].expressions
     ):
@@ -230,12 +237,23 @@ def _create_table(ctx: Context, tree: exp.Create, comment: str | None, mode: str
     )
 
 
+def _is_temporary(tree: exp.Create) -> bool:
+    properties = tree.args.get("properties")
+    return bool(tree.args.get("temporary")) or any(
+        isinstance(p, exp.TemporaryProperty) for p in (properties.expressions if properties else ())
+    )
+
+
 def _column_definitions(schema: exp.Schema) -> tuple[str, dict[str, str | None]]:
     """DuckDB column definitions, with Databricks-only clauses (comments, informational keys) removed."""
     informational = (exp.CommentColumnConstraint, exp.PrimaryKeyColumnConstraint)
     comments: dict[str, str | None] = {}
     kept = []
     for item in schema.expressions:
+        if isinstance(item, exp.Identifier) or (isinstance(item, exp.ColumnDef) and item.args.get("kind") is None):
+            raise SqlError(
+                f"Column '{item.name}' needs a type, e.g. {item.name} STRING.", error_code="PARSE_SYNTAX_ERROR"
+            )
         if not isinstance(item, exp.ColumnDef):
             continue  # table constraints such as PRIMARY KEY (...) are informational in Databricks
         item = item.copy()
@@ -257,9 +275,7 @@ def _create_view(ctx: Context, tree: exp.Create, comment: str | None, mode: str)
         raise SqlError(
             "View column lists are not supported; alias the columns in the SELECT.", error_code="UNSUPPORTED_FEATURE"
         )
-    if tree.args.get("temporary") or any(
-        isinstance(p, exp.TemporaryProperty) for p in (tree.args.get("properties") or exp.Properties()).expressions
-    ):
+    if _is_temporary(tree):
         raise SqlError(
             "Temporary views are not supported; create a view in a schema.", error_code="UNSUPPORTED_FEATURE"
         )
@@ -344,7 +360,10 @@ def use(ctx: Context, tree: exp.Use) -> pd.DataFrame:
 # -- metadata ----------------------------------------------------------------------------------
 def describe(ctx: Context, tree: exp.Describe) -> pd.DataFrame:
     kind = (tree.args.get("kind") or "TABLE").upper()
-    extended = (tree.args.get("style") or "").upper() in ("EXTENDED", "FORMATTED")
+    style = (tree.args.get("style") or "").upper()
+    if style not in ("", "EXTENDED", "FORMATTED"):
+        raise SqlError(f"DESCRIBE {style} is not supported.", error_code="UNSUPPORTED_STATEMENT")
+    extended = bool(style)
     if kind in ("CATALOG", "SCHEMA", "DATABASE"):
         securable = securable_of(ctx, "CATALOG" if kind == "CATALOG" else "SCHEMA", tree.this)
         ctx.require_visible(securable)
@@ -397,6 +416,14 @@ def show_objects(ctx: Context, tree: ShowObjects) -> pd.DataFrame:
             n for n, k in ctx.snapshot.principals.items() if k == wanted and (matcher is None or matcher.fullmatch(n))
         )
         return pd.DataFrame({"name": names})
+    if kind == "COLUMNS":
+        if scope is None:
+            raise SqlError("SHOW COLUMNS needs IN table.", error_code="PARSE_SYNTAX_ERROR")
+        relation = ctx.lookup_relation(object_name(ctx, scope))
+        ctx.require_visible(relation)
+        matcher = namespace._pattern(like)
+        names = [c.name for c in ctx.metastore.columns(relation.id) if matcher is None or matcher.fullmatch(c.name)]
+        return pd.DataFrame({"col_name": names})
     if kind == "CATALOGS":
         found = namespace.visible_children(ctx, ctx.snapshot.metastore, namespace.CATALOG, like)
         return pd.DataFrame({"catalog": [str(s.full_name) for s in found]})
@@ -524,7 +551,7 @@ def classify(tree: exp.Expr) -> Statement:
     statement = simple.get(type(tree))
     if statement is None:
         raise SqlError(
-            f"{type(tree).__name__.upper()} statements are not supported by the catalog.",
+            f"'{tree.sql(dialect=CatalogDialect)[:60]}' is not a statement the catalog runs.",
             error_code="UNSUPPORTED_STATEMENT",
         )
     return statement

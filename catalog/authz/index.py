@@ -41,8 +41,8 @@ class GrantIndex:
             held[(grant.principal, grant.securable_id)].add(grant.privilege)
         for securable in snapshot.by_id.values():
             held[(securable.owner, securable.id)].add(OWN)
-        self._held = {key: frozenset(value) for key, value in held.items()}
-        by_principal: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
+        self._held = dict(held)  # never changed after this point
+        by_principal: dict[str, list[tuple[str, set[str]]]] = defaultdict(list)
         for (principal, securable_id), privileges in self._held.items():
             by_principal[principal].append((securable_id, privileges))
         self._by_principal = dict(by_principal)
@@ -133,6 +133,6 @@ class GrantIndex:
         return securable.id in self.visible_ids(principal)
 
 
-def _reaches(privileges: frozenset[str], child: Securable) -> bool:
+def _reaches(privileges: set[str], child: Securable) -> bool:
     applicable = GRANTABLE[child.type]
     return any(p in applicable for p in privileges)

@@ -36,7 +36,7 @@ class Snapshot:
         return cls.build(
             version,
             metastore.securables(),
-            {name: kind for name, kind, _, _ in metastore.principals()},
+            metastore.principal_kinds(),
             metastore.memberships(),
             metastore.grants(),
         )

@@ -54,14 +54,13 @@ class EmbeddedCatalog(Catalog):
     def create_table(
         self, name: str, df: pd.DataFrame, *, comment: str | None = None, mode: CreateMode = "error"
     ) -> str:
-        if mode not in _CREATE_MODES:
-            raise InvalidRequest(
-                f"create_table mode must be one of {', '.join(_CREATE_MODES)}, not {mode!r}.",
-                error_code="INVALID_PARAMETER_VALUE",
-            )
-        tables.check_frame(df, f"create_table('{name}')")
-
         def work(ctx: Context) -> str:
+            if mode not in _CREATE_MODES:
+                raise InvalidRequest(
+                    f"create_table mode must be one of {', '.join(_CREATE_MODES)}, not {mode!r}.",
+                    error_code="INVALID_PARAMETER_VALUE",
+                )
+            tables.check_frame(df, f"create_table('{name}')")
             full_name = self._name(ctx, name)
             tables.create_table(
                 ctx, full_name, tables.frame_builder(ctx, df), comment=comment, mode=_CREATE_MODES[mode]

@@ -187,12 +187,15 @@ class Action:
     """What an engine operation needs: a privilege on its target, plus usage of the containers.
 
     ``needs_usage`` adds USE CATALOG on the target's catalog and USE SCHEMA on its schema
-    (Unity Catalog's rule for reaching anything inside them).
+    (Unity Catalog's rule for reaching anything inside them). ``usage_of_target`` says whether
+    a catalog or schema target needs USE on itself too: creating a table in a schema does, while
+    managing the schema needs USE only on its parent catalog.
     """
 
     name: str
     privilege: Privilege
     needs_usage: bool = True
+    usage_of_target: bool = True
     description: str = ""
 
 
@@ -209,6 +212,6 @@ ACTIONS: dict[str, Action] = {
         A("create_table", P.CREATE_TABLE, description="create a table or view in a schema"),
         A("create_model", P.CREATE_MODEL, description="create a registered model in a schema"),
         A("execute", P.EXECUTE, description="load or run a model or function"),
-        A("manage", P.MANAGE, description="drop, rename, comment on, change owner, grant"),
+        A("manage", P.MANAGE, usage_of_target=False, description="drop, rename, comment on, change owner, grant"),
     )
 }

@@ -49,7 +49,10 @@ class Authorizer:
         """USE CATALOG / USE SCHEMA on the containers (when the action needs usage), then the privilege."""
         needed: list[tuple[Securable, Privilege]] = []
         if action.needs_usage:
-            for container in reversed(list(self.snapshot.ancestors(target))):
+            containers = list(self.snapshot.ancestors(target))
+            if not action.usage_of_target:
+                containers = containers[1:]
+            for container in reversed(containers):
                 if container.type is SecurableType.CATALOG:
                     needed.append((container, Privilege.USE_CATALOG))
                 elif container.type is SecurableType.SCHEMA:

@@ -111,13 +111,19 @@ class Context:
             if allowed
             else "holds no privilege on it and no BROWSE on its catalog",
         )
-        self.decisions.append(decision)
         if not allowed:
+            # Answer as a missing object would (lookup checks usage of the container first), so
+            # that whether the object exists stays hidden from those who cannot use its container.
+            parent = self.snapshot.parent(securable)
+            if parent is not None and parent.type is not SecurableType.METASTORE:
+                self.require("use_schema" if parent.type is SecurableType.SCHEMA else "use", parent)
+            self.decisions.append(decision)
             raise AccessDenied(
                 f"User {self.principal} cannot see {securable.describe()}: it needs a privilege "
                 "on it, or BROWSE on its catalog.",
                 [decision],
             )
+        self.decisions.append(decision)
 
     def require_admin(self, what: str) -> None:
         root = self.snapshot.metastore

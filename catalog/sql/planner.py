@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 from sqlglot import exp
@@ -33,9 +34,11 @@ class Plan:
     reads: list[Securable] = field(default_factory=list)
     uses_system_tables: bool = False
 
-    @property
+    @cached_property
     def sql(self) -> str:
-        return rewrite.to_duckdb(self.tree)
+        """The DuckDB SQL to run. Generating consumes ``tree`` (no defensive copy: it is the
+        statement's own), so it happens once."""
+        return rewrite.to_duckdb(self.tree, consume=True)
 
 
 def check(tree: exp.Expr) -> None:

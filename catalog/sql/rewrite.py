@@ -148,5 +148,6 @@ def unqualify_assignments(tree: exp.Expr) -> None:
                     target.set(part, None)
 
 
-def to_duckdb(tree: exp.Expr) -> str:
-    return tree.sql(dialect="duckdb")
+def to_duckdb(tree: exp.Expr, *, consume: bool = False) -> str:
+    """DuckDB SQL for ``tree``; with ``consume`` sqlglot may change the tree while generating."""
+    return tree.sql(dialect="duckdb", copy=not consume)

@@ -36,7 +36,7 @@ def execute(session: Session, text: str, params: Params = None) -> pd.DataFrame:
     except CatalogError as error:
         session.record_refusal(REFUSED_ACTION, {"commandText": text}, error)
         raise
-    result = pd.DataFrame()
+    result: pd.DataFrame | None = None
     for tree, statement in zip(trees, statements, strict=True):
         command = text if len(trees) == 1 else tree.sql(dialect=CatalogDialect)
         result = session.run(
@@ -46,6 +46,7 @@ def execute(session: Session, text: str, params: Params = None) -> pd.DataFrame:
             request_params={"commandText": command},
             result_summary=lambda frame: f"{len(frame)} row(s)",
         )
+    assert result is not None  # parse() refuses text without statements
     return result
 
 

@@ -12,13 +12,13 @@ from sqlglot import exp
 from catalog import engine as engines
 from catalog.api import Catalog, CreateMode, PolicyFiles, WriteMode
 from catalog.errors import InvalidRequest
+from catalog.lineage import capture
 from catalog.names import split_name
 from catalog.services import policies, tables
 from catalog.services.context import Context
 from catalog.sql import planner, runner
 from catalog.sql.resolve import qualify
 
-SOURCE_ATTR = "catalog_source"
 _CREATE_MODES = {"error": "error", "ignore": "ignore", "overwrite": "replace"}
 
 
@@ -62,19 +62,22 @@ class EmbeddedCatalog(Catalog):
                 )
             tables.check_frame(df, f"create_table('{name}')")
             full_name = self._name(ctx, name)
-            tables.create_table(
+            existed = ctx.find(full_name) is not None
+            table = tables.create_table(
                 ctx, full_name, tables.frame_builder(ctx, df), comment=comment, mode=_CREATE_MODES[mode]
             )
+            if not existed or mode == "overwrite":
+                capture.record_write(ctx, table, capture.frame_sources(ctx, df))
             return str(full_name)
 
-        return self._session.run("createTable", work, request_params={"name": name, "mode": mode})
+        return self._session.run("createTable", work, request_params={"name": name, "mode": mode}, lineage="PYTHON")
 
     def read_table(self, name: str) -> pd.DataFrame:
         def work(ctx: Context) -> pd.DataFrame:
             full_name = self._name(ctx, name)
             tree = exp.select("*").from_(exp.table_(full_name.name, db=full_name.schema, catalog=full_name.catalog))
             frame = planner.run(ctx, planner.plan(ctx, tree))
-            frame.attrs[SOURCE_ATTR] = str(full_name)
+            frame.attrs[capture.SOURCE_ATTR] = str(full_name)
             return frame
 
         return self._session.run(
@@ -88,13 +91,16 @@ class EmbeddedCatalog(Catalog):
     def write_table(self, name: str, df: pd.DataFrame, mode: WriteMode = "append") -> int:
         def work(ctx: Context) -> int:
             table = ctx.lookup_relation(self._name(ctx, name))
-            return tables.write_frame(ctx, table, df, mode)
+            count = tables.write_frame(ctx, table, df, mode)
+            capture.record_write(ctx, table, capture.frame_sources(ctx, df))
+            return count
 
         return self._session.run(
             "writeTable",
             work,
             request_params={"name": name, "mode": mode},
             result_summary=lambda count: f"{count} row(s)",
+            lineage="PYTHON",
         )
 
     @property

@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+from openlineage.client.event_v2 import RunEvent
 
 from catalog import audit
 from catalog.authz.authorizer import AccessDenied, Authorizer
 from catalog.errors import CatalogError, InvalidRequest, NotFound
+from catalog.lineage import capture
+from catalog.lineage.events import WriteRun, namespace_of
+from catalog.lineage.forward import Forwarder
 from catalog.names import normalize_principal
 from catalog.securables import SecurableType
 from catalog.services import system_tables
@@ -49,6 +53,7 @@ class Engine:
         with self.write_lock:
             migrate(self.db)
             self.workspace_id = Metastore(self.db).get_info(WORKSPACE_ID_KEY)
+        self.forwarder = Forwarder.for_home(home)
         if not self.is_new:
             self.upgrade_system_tables()
 
@@ -85,7 +90,13 @@ class Engine:
         if changed:
             self.invalidate()
 
+    @property
+    def lineage_namespace(self) -> str:
+        return namespace_of(self.workspace_id or "")
+
     def close(self) -> None:
+        if self.forwarder is not None:
+            self.forwarder.close()
         self.db.close()
 
     # -- the picture of the metastore --------------------------------------------------------
@@ -170,11 +181,13 @@ class Session:
         writes: bool = True,
         request_params: dict[str, str] | None = None,
         result_summary: Callable[[T], str | None] | None = None,
+        lineage: str | None = None,
     ) -> T:
         """Run ``work`` in one transaction, audited whatever the outcome.
 
         Writes hold the engine's write lock for the whole transaction, so they apply one after
-        another; reads run side by side on their own cursors.
+        another; reads run side by side on their own cursors. ``lineage`` names the origin
+        (SQL, PYTHON, ...) of a write whose lineage is recorded with it.
         """
         if self.closed:
             raise InvalidRequest(
@@ -188,9 +201,15 @@ class Session:
             if writes:  # a write must decide against the latest picture, taken under the lock
                 snapshot, authz = self.engine.state()
             ctx = Context(self.principal, snapshot, authz, self.cursor, self.current_catalog, self.current_schema)
+            if lineage is not None:
+                ctx.lineage = self._write_run(lineage, action_name, params)
+                params["lineage_run_id"] = ctx.lineage.run_id
+            events = []
             self.cursor.execute("BEGIN")
             try:
                 result = work(ctx)
+                if ctx.lineage is not None:
+                    events = capture.store_completed(ctx, ctx.lineage)
                 params.update(self._touched(ctx))
                 summary = result_summary(result) if result_summary else None
                 self._record(ctx, action_name, params, 200, None, summary)
@@ -201,7 +220,8 @@ class Session:
                 params.update(self._touched(ctx))
                 status = error.http_status if error else 500
                 message = error.message if error else f"internal error: {type(exc).__name__}"
-                self._record_alone(ctx, action_name, params, status, message)
+                events = self._record_alone(ctx, action_name, params, status, message)
+                self._forward(events)
                 if ctx.metadata_changed:
                     self.engine.invalidate()
                 if error is not None and error is not exc:
@@ -209,8 +229,22 @@ class Session:
                 raise
             if ctx.metadata_changed:
                 self.engine.invalidate()
+        self._forward(events)
         self.current_catalog, self.current_schema = ctx.current_catalog, ctx.current_schema
         return result
+
+    def _write_run(self, origin: str, action: str, params: dict[str, str]) -> WriteRun:
+        return WriteRun(
+            origin=origin,
+            action=action,
+            principal=self.principal,
+            namespace=self.engine.lineage_namespace,
+            sql=params.get("commandText"),
+        )
+
+    def _forward(self, events: list[RunEvent]) -> None:
+        if events and self.engine.forwarder is not None:
+            self.engine.forwarder.emit(events)
 
     def record_refusal(self, action: str, params: dict[str, str], error: CatalogError) -> None:
         """Audit a request refused before it reached a service (syntax, sandbox)."""
@@ -246,16 +280,23 @@ class Session:
             ),
         )
 
-    def _record_alone(self, ctx: Context, action: str, params: dict[str, str], status: int, error: str) -> None:
-        """Audit a failure in a transaction of its own, after the work was rolled back."""
+    def _record_alone(
+        self, ctx: Context, action: str, params: dict[str, str], status: int, error: str
+    ) -> list[RunEvent]:
+        """Audit a failure in a transaction of its own, after the work was rolled back; a failed
+        write also gets its START and FAIL lineage events (returned, to forward)."""
+        events: list[RunEvent] = []
         with self.engine.write_lock:
             self.cursor.execute("BEGIN")
             try:
+                if ctx.lineage is not None:
+                    events = capture.store_failed(ctx, ctx.lineage, error)
                 self._record(ctx, action, params, status, error, None)
                 self.cursor.execute("COMMIT")
             except BaseException:
                 self._rollback()
                 raise
+        return events
 
     def close(self) -> None:
         if not self.closed:

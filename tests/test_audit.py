@@ -9,6 +9,8 @@ action rather than by position.
 
 from __future__ import annotations
 
+import uuid
+
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -470,8 +472,12 @@ def test_python_api_calls_are_audited_with_their_action_names(users):
         ("writeTable", 200),
         ("readTable", 200),
     ]
-    assert found[0]["request_params"] == {"name": "main.ml.frame", "mode": "error", "full_name_arg": "main.ml"}
-    assert found[1]["request_params"] == {"name": "main.ml.frame", "mode": "append", "full_name_arg": "main.ml.frame"}
+    params = dict(found[0]["request_params"])
+    assert uuid.UUID(params.pop("lineage_run_id"))  # the write's OpenLineage run, see test_lineage.py
+    assert params == {"name": "main.ml.frame", "mode": "error", "full_name_arg": "main.ml"}
+    params = dict(found[1]["request_params"])
+    assert uuid.UUID(params.pop("lineage_run_id"))
+    assert params == {"name": "main.ml.frame", "mode": "append", "full_name_arg": "main.ml.frame"}
     assert found[2]["request_params"] == {"name": "main.ml.frame", "full_name_arg": "main.ml.frame"}
     assert all(r["session_id"] == admin.session.session_id for r in found)
     assert found[2]["decision_reasons"][-1] == "allowed SELECT on table main.ml.frame: owner of table main.ml.frame"

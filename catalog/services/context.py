@@ -14,6 +14,7 @@ import duckdb
 from catalog.authz.authorizer import AccessDenied, Authorizer
 from catalog.authz.index import Decision
 from catalog.errors import InvalidRequest, NotFound
+from catalog.lineage.events import WriteRun
 from catalog.names import FullName
 from catalog.securables import (
     RELATION_TYPES,
@@ -68,6 +69,7 @@ class Context:
     metadata_changed: bool = False
     touched: list[str] = field(default_factory=list)  # full names, for the audit record
     physical_names: dict[str, str] = field(default_factory=dict)  # t_<id> -> full name, for errors
+    lineage: WriteRun | None = None  # set when the statement writes data (catalog.lineage.capture)
     _stale: bool = False
 
     @property

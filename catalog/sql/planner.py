@@ -31,7 +31,8 @@ MAX_VIEW_DEPTH = 16
 @dataclass
 class Plan:
     tree: exp.Expr
-    reads: list[Securable] = field(default_factory=list)
+    reads: list[Securable] = field(default_factory=list)  # everything read, views' bases included
+    sources: list[Securable] = field(default_factory=list)  # what the statement itself names
     uses_system_tables: bool = False
 
     @cached_property
@@ -81,6 +82,7 @@ def plan(
         securable = ctx.lookup_relation(reference.name, as_principal=reader)
         ctx.require("read", securable, as_principal=reader)
         result.reads.append(securable)
+        result.sources.append(securable)
         alias = aliases[reference.name]
         if securable.is_system:
             rewrite.replace_with_subquery(reference.node, system_tables.query(securable.full_name), alias)

@@ -45,6 +45,7 @@ def execute(session: Session, text: str, params: Params = None) -> pd.DataFrame:
             writes=statement.writes,
             request_params={"commandText": command},
             result_summary=lambda frame: f"{len(frame)} row(s)",
+            lineage="SQL" if statement.writes_data else None,
         )
     assert result is not None  # parse() refuses text without statements
     return result

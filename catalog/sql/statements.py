@@ -14,6 +14,8 @@ import pandas as pd
 from sqlglot import exp
 
 from catalog.errors import InvalidRequest, SqlError
+from catalog.lineage import capture
+from catalog.lineage import sql as lineage_sql
 from catalog.names import FullName
 from catalog.securables import RELATION_TYPES, Securable, SecurableType
 from catalog.services import columns as column_meta
@@ -40,6 +42,16 @@ class Statement:
     action: str  # audit action_name
     writes: bool
     handler: Handler
+
+    @property
+    def writes_data(self) -> bool:
+        """Whether the statement writes rows or a relation, and so records lineage."""
+        return self.action in DATA_WRITES
+
+
+DATA_WRITES = frozenset(
+    {"createTable", "createView", "insertInto", "updateTable", "deleteFrom", "mergeInto", "truncateTable"}
+)
 
 
 def empty() -> pd.DataFrame:
@@ -116,7 +128,13 @@ def insert(ctx: Context, tree: exp.Insert) -> pd.DataFrame:
     schema = tree.this if isinstance(tree.this, exp.Schema) else None
     node = schema.this if schema else tree.this
     target = _target_table(ctx, node, also_reads=False)
+    if ctx.lineage is not None:
+        written = planner.qualify_names(ctx, tree)
+        names = [c.name for c in schema.expressions] if schema else _column_names(ctx, target)
+        columns_of = lineage_sql.of_query(written.expression, names)
     planned = planner.plan(ctx, tree, exclude=(node,))
+    if ctx.lineage is not None:
+        capture.record_write(ctx, target, planned.sources, columns=columns_of)
     planner.point_at_storage(ctx, node, target, alias=None)
     storage = target.storage_name
     if not tree.args.get("overwrite"):
@@ -133,13 +151,16 @@ def insert(ctx: Context, tree: exp.Insert) -> pd.DataFrame:
     return affected(count, inserted=True)
 
 
-def _dml(target_of: Callable[[exp.Expr], exp.Table]) -> Handler:
+def _dml(columns_of: Callable[[Context, exp.Expr, Securable], lineage_sql.ColumnsOf | None]) -> Handler:
     """UPDATE, DELETE and MERGE: MODIFY and SELECT on the target, SELECT on every source."""
 
     def handle(ctx: Context, tree: exp.Expr) -> pd.DataFrame:
-        node = target_of(tree)
+        node = tree.this
         target = _target_table(ctx, node, also_reads=True)
+        lineage_columns = columns_of(ctx, planner.qualify_names(ctx, tree), target) if ctx.lineage else None
         planned = planner.plan(ctx, tree, exclude=(node,))
+        if ctx.lineage is not None:
+            capture.record_write(ctx, target, planned.sources, columns=lineage_columns)
         alias = node.alias or target.full_name.name
         planner.point_at_storage(ctx, node, target, alias=alias)
         rewrite.strip_qualifiers(tree, {target.full_name: alias})
@@ -156,12 +177,17 @@ def truncate(ctx: Context, tree: exp.TruncateTable) -> pd.DataFrame:
         target = _target_table(ctx, node, also_reads=False)
         ctx.physical_names[target.storage_name.split(".")[1]] = str(target.full_name)
         count += counter(ctx)(f"DELETE FROM {target.storage_name}")
+        capture.record_write(ctx, target)
     return affected(count)
 
 
-update = _dml(lambda tree: tree.this)
-delete = _dml(lambda tree: tree.this)
-merge = _dml(lambda tree: tree.this)
+update = _dml(lambda ctx, tree, target: lineage_sql.of_update(tree))
+delete = _dml(lambda ctx, tree, target: None)
+merge = _dml(lambda ctx, tree, target: lineage_sql.of_merge(tree, _column_names(ctx, target)))
+
+
+def _column_names(ctx: Context, table: Securable) -> list[str]:
+    return [c.name for c in ctx.metastore.columns(table.id)]
 
 
 def counter(ctx: Context) -> Callable[[str], int]:
@@ -217,24 +243,30 @@ def _create_table(ctx: Context, tree: exp.Create, comment: str | None, mode: str
                 "CREATE TABLE ... (columns) AS SELECT is not supported; name the columns in the SELECT list.",
                 error_code="UNSUPPORTED_FEATURE",
             )
+        columns_of = lineage_sql.of_query(planner.qualify_names(ctx, query_tree)) if ctx.lineage else None
         planned = planner.plan(ctx, query_tree)
+        built = []
 
         def build(storage: str) -> None:
             planner.execute(ctx, planned, lambda sql: ctx.cursor.execute(f"CREATE TABLE {storage} AS {sql}"))
+            built.append(storage)
 
-        tables.create_table(ctx, name, build, comment=comment, mode=mode)
+        table = tables.create_table(ctx, name, build, comment=comment, mode=mode)
+        if built:
+            capture.record_write(ctx, table, planned.sources, columns=columns_of)
         return
     if schema is None:
         raise SqlError(f"CREATE TABLE {name} needs a column list or AS SELECT.", error_code="PARSE_SYNTAX_ERROR")
     definitions, comments = _column_definitions(schema)
-    tables.create_table(
-        ctx,
-        name,
-        lambda storage: ctx.cursor.execute(f"CREATE TABLE {storage} {definitions}"),
-        comment=comment,
-        column_comments=comments,
-        mode=mode,
-    )
+    built = []
+
+    def build(storage: str) -> None:
+        ctx.cursor.execute(f"CREATE TABLE {storage} {definitions}")
+        built.append(storage)
+
+    table = tables.create_table(ctx, name, build, comment=comment, column_comments=comments, mode=mode)
+    if built:
+        capture.record_write(ctx, table)
 
 
 def _is_temporary(tree: exp.Create) -> bool:
@@ -281,14 +313,18 @@ def _create_view(ctx: Context, tree: exp.Create, comment: str | None, mode: str)
         )
     name = object_name(ctx, tree.this)
     body = tree.expression
-    definition = planner.qualify_names(ctx, body).sql(dialect=CatalogDialect)
+    qualified = planner.qualify_names(ctx, body)
+    definition = qualified.sql(dialect=CatalogDialect)
     planned = planner.plan(ctx, body.copy())
     if any(read.full_name == name for read in planned.reads):
         raise SqlError(
             f"View '{name}' would read itself (directly or through other views).", error_code="RECURSIVE_VIEW"
         )
     view_columns = planner.execute(ctx, planned, lambda sql: column_meta.describe(ctx.cursor, sql))
-    tables.create_view(ctx, name, definition, view_columns, comment=comment, mode=mode)
+    existing = ctx.find(name)
+    view = tables.create_view(ctx, name, definition, view_columns, comment=comment, mode=mode)
+    if existing is None or mode == "replace":
+        capture.record_write(ctx, view, planned.sources, columns=lineage_sql.of_query(qualified))
 
 
 def drop(ctx: Context, tree: exp.Drop) -> pd.DataFrame:

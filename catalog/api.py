@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from catalog.lineage.graph import LineageGraph
+
 CreateMode = Literal["error", "ignore", "overwrite"]
 WriteMode = Literal["append", "overwrite"]
 
@@ -31,6 +33,37 @@ class PolicyFiles(ABC):
     @abstractmethod
     def apply(self, text: str) -> list[str]:
         """Run the planned statements in one transaction (all or nothing) and return them."""
+
+
+class Lineage(ABC):
+    """The lineage graph: what feeds an object and what it feeds, and events from other tools."""
+
+    @property
+    @abstractmethod
+    def namespace(self) -> str:
+        """The OpenLineage namespace of this catalog's objects (``catalog://<metastore id>``)."""
+
+    @abstractmethod
+    def upstream(self, name: str, depth: int | None = None) -> LineageGraph:
+        """Everything that feeds ``name``, ``depth`` hops back at most (None: all the way).
+
+        Objects the caller may not see appear masked (``<masked-N>``). Needs the right to see
+        ``name`` (any privilege on it, or BROWSE on its catalog).
+        """
+
+    @abstractmethod
+    def downstream(self, name: str, depth: int | None = None) -> LineageGraph:
+        """Everything ``name`` feeds, ``depth`` hops on at most; masking as in :meth:`upstream`."""
+
+    @abstractmethod
+    def ingest(self, event: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+        """Record an OpenLineage RunEvent sent by another tool (JSON text or a dict).
+
+        Datasets in namespace ``catalog`` (or :attr:`namespace`) named ``catalog.schema.table``
+        are catalog tables; others are paths. Needs MODIFY on every catalog table the event
+        writes (paths: metastore admins only). Raises InvalidRequest (MALFORMED_REQUEST) for
+        an event that is not a valid RunEvent.
+        """
 
 
 class Catalog(ABC):
@@ -92,6 +125,11 @@ class Catalog(ABC):
         Columns are matched by name; a column the table lacks is an error (SCHEMA_MISMATCH).
         Needs USE CATALOG, USE SCHEMA and MODIFY.
         """
+
+    @property
+    @abstractmethod
+    def lineage(self) -> Lineage:
+        """Lineage: upstream and downstream graphs, and ingesting OpenLineage events."""
 
     @property
     @abstractmethod

@@ -10,11 +10,12 @@ import pandas as pd
 from sqlglot import exp
 
 from catalog import engine as engines
-from catalog.api import Catalog, CreateMode, PolicyFiles, WriteMode
+from catalog.api import Catalog, CreateMode, Lineage, PolicyFiles, WriteMode
 from catalog.errors import InvalidRequest
-from catalog.lineage import capture
+from catalog.lineage import capture, ingest
+from catalog.lineage.graph import Direction, LineageGraph
 from catalog.names import split_name
-from catalog.services import policies, tables
+from catalog.services import lineage, policies, tables
 from catalog.services.context import Context
 from catalog.sql import planner, runner
 from catalog.sql.resolve import qualify
@@ -104,6 +105,10 @@ class EmbeddedCatalog(Catalog):
         )
 
     @property
+    def lineage(self) -> Lineage:
+        return _EmbeddedLineage(self._session)
+
+    @property
     def policy(self) -> PolicyFiles:
         return _EmbeddedPolicyFiles(self._session)
 
@@ -111,6 +116,53 @@ class EmbeddedCatalog(Catalog):
         if not self._session.closed:
             self._session.close()
             engines.release(self._engine)
+
+
+class _EmbeddedLineage(Lineage):
+    def __init__(self, session: engines.Session) -> None:
+        self._session = session
+
+    @property
+    def namespace(self) -> str:
+        return self._session.engine.lineage_namespace
+
+    def upstream(self, name: str, depth: int | None = None) -> LineageGraph:
+        return self._graph(name, "upstream", depth)
+
+    def downstream(self, name: str, depth: int | None = None) -> LineageGraph:
+        return self._graph(name, "downstream", depth)
+
+    def _graph(self, name: str, direction: Direction, depth: int | None) -> LineageGraph:
+        def work(ctx: Context) -> LineageGraph:
+            full_name = qualify(split_name(name), ctx.current_catalog, ctx.current_schema)
+            return lineage.lineage_graph(ctx, full_name, direction, depth)
+
+        return self._session.run(
+            "getLineage",
+            work,
+            writes=False,
+            request_params={"name": name, "direction": direction, "depth": str(depth)},
+            result_summary=lambda graph: f"{len(graph.nodes)} node(s), {len(graph.edges)} edge(s)",
+        )
+
+    def ingest(self, event: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+        namespace = self.namespace
+
+        def work(ctx: Context) -> dict[str, Any]:
+            parsed = ingest.parse(event)
+            recorded = lineage.ingest_event(ctx, parsed, namespace)
+            forwarded.append(ingest.as_run_event(parsed))
+            return recorded
+
+        forwarded: list = []
+        result = self._session.run(
+            "ingestLineageEvent",
+            work,
+            request_params={"source": "python"},
+            result_summary=lambda r: f"{r['event_type']} run {r['run_id']}: {r['edges']} edge(s)",
+        )
+        self._session.forward(forwarded)
+        return result
 
 
 class _EmbeddedPolicyFiles(PolicyFiles):

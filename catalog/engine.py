@@ -221,7 +221,7 @@ class Session:
                 status = error.http_status if error else 500
                 message = error.message if error else f"internal error: {type(exc).__name__}"
                 events = self._record_alone(ctx, action_name, params, status, message)
-                self._forward(events)
+                self.forward(events)
                 if ctx.metadata_changed:
                     self.engine.invalidate()
                 if error is not None and error is not exc:
@@ -229,7 +229,7 @@ class Session:
                 raise
             if ctx.metadata_changed:
                 self.engine.invalidate()
-        self._forward(events)
+        self.forward(events)
         self.current_catalog, self.current_schema = ctx.current_catalog, ctx.current_schema
         return result
 
@@ -242,7 +242,8 @@ class Session:
             sql=params.get("commandText"),
         )
 
-    def _forward(self, events: list[RunEvent]) -> None:
+    def forward(self, events: list[RunEvent]) -> None:
+        """Hand committed events to the configured OpenLineage transport (in the background)."""
         if events and self.engine.forwarder is not None:
             self.engine.forwarder.emit(events)
 

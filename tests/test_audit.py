@@ -9,9 +9,8 @@ action rather than by position.
 
 from __future__ import annotations
 
-import uuid
-
 import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

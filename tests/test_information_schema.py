@@ -198,6 +198,7 @@ def test_the_information_schema_describes_itself(readers):
 
 # -- what each reader sees --------------------------------------------------------------------------
 
+ACCESS_ROWS = {("access", name) for name in ("audit", "table_lineage", "column_lineage", "lineage_events")}
 NON_SYSTEM_TABLES = f"SELECT table_catalog, table_schema, table_name FROM {IS}.tables WHERE table_catalog <> 'system'"
 NON_SYSTEM_COLUMNS = (
     f"SELECT DISTINCT table_catalog, table_schema, table_name FROM {IS}.columns WHERE table_catalog <> 'system'"
@@ -235,14 +236,18 @@ VISIBILITY = [
     (
         "admin",
         f"SELECT table_schema, table_name FROM {IS}.tables WHERE table_catalog = 'system'",
-        {*INFO_ROWS, ("access", "audit")},
+        {*INFO_ROWS, *ACCESS_ROWS},
     ),
     ("alice", f"SELECT table_schema, table_name FROM {IS}.tables WHERE table_catalog = 'system'", INFO_ROWS),
     ("bob", f"SELECT table_schema, table_name FROM {IS}.tables WHERE table_catalog = 'system'", INFO_ROWS),
     ("admin", NON_SYSTEM_COLUMNS, ALL_TABLES),
     ("alice", NON_SYSTEM_COLUMNS, MAIN_TABLES),
     ("bob", NON_SYSTEM_COLUMNS, set()),
-    ("admin", f"SELECT DISTINCT table_name FROM {IS}.columns WHERE table_schema = 'access'", {("audit",)}),
+    (
+        "admin",
+        f"SELECT DISTINCT table_name FROM {IS}.columns WHERE table_schema = 'access'",
+        {(name,) for _, name in ACCESS_ROWS},
+    ),
     ("alice", f"SELECT DISTINCT table_name FROM {IS}.columns WHERE table_schema = 'access'", set()),
     ("admin", f"SELECT table_catalog, table_schema, table_name FROM {IS}.views", {("main", "ml", "churned")}),
     ("alice", f"SELECT table_catalog, table_schema, table_name FROM {IS}.views", {("main", "ml", "churned")}),

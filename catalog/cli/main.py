@@ -1,10 +1,12 @@
-"""The ``catalog`` command: SQL, policy files, and (later) the server, from a shell.
+"""The ``catalog`` command: SQL, policy files, audit queries, and (later) the server, from a shell.
 
     catalog --home ./demo-home --user alice sql "SHOW GRANTS ON SCHEMA main.ml"
     catalog sql -f setup.sql
     catalog policy export -o grants.csv
     catalog policy plan grants.csv
     catalog policy apply grants.csv
+    catalog audit list
+    catalog audit run who_read_table -p table_name=main.ml.churn_features -p since=2026-11-16
 
 ``--home`` and ``--user`` default to ``$CATALOG_HOME`` and ``$CATALOG_USER``.
 """
@@ -43,7 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("file")
     apply = actions.add_parser("apply", help="apply FILE: run the planned statements in one transaction")
     apply.add_argument("file")
+
+    audit = commands.add_parser("audit", help="run the audit query library (sql/audit/)")
+    audit_actions = audit.add_subparsers(dest="action", metavar="ACTION")
+    audit_actions.add_parser("list", help="list the audit queries and their parameters")
+    show = audit_actions.add_parser("show", help="print a query's SQL, header included")
+    show.add_argument("name")
+    run = audit_actions.add_parser("run", help="run a query with -p NAME=VALUE for each parameter")
+    run.add_argument("name")
+    run.add_argument(
+        "-p", "--param", action="append", default=[], type=_parameter, metavar="NAME=VALUE", help="a parameter"
+    )
     return parser
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=VALUE")
+    return name.strip(), value
 
 
 def _connect(args: argparse.Namespace):
@@ -95,12 +115,41 @@ def _run_policy(args: argparse.Namespace) -> int:
         return EXIT_OK
 
 
+def _run_audit(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from catalog import audit_queries
+
+    if args.action is None:
+        print("catalog audit: choose list, show or run", file=sys.stderr)
+        return EXIT_USAGE
+    if args.action == "list":
+        rows = [
+            (q.name, q.title, ", ".join(f":{p}" for p in q.parameter_names)) for q in audit_queries.library().values()
+        ]
+        print_frame(pd.DataFrame(rows, columns=["name", "title", "parameters"]), args.format)
+        return EXIT_OK
+    query = audit_queries.get(args.name)
+    if args.action == "show":
+        sys.stdout.write(query.sql)
+        return EXIT_OK
+    params: dict[str, str] = {}
+    for name, value in args.param:
+        if name in params:
+            print(f"catalog audit run: parameter '{name}' is given twice", file=sys.stderr)
+            return EXIT_USAGE
+        params[name] = value
+    with _connect(args) as cat:
+        print_frame(audit_queries.run(cat, query.name, **params), args.format)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     from catalog.errors import CatalogError
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"sql": _run_sql, "policy": _run_policy}
+    handlers = {"sql": _run_sql, "policy": _run_policy, "audit": _run_audit}
     if args.command not in handlers:
         parser.print_help()
         return EXIT_USAGE

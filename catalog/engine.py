@@ -50,12 +50,16 @@ class Engine:
         self._state: tuple[Snapshot, Authorizer] | None = None
         self._version = 0
         self._users = 0
-        with self.write_lock:
-            migrate(self.db)
-            self.workspace_id = Metastore(self.db).get_info(WORKSPACE_ID_KEY)
-        self.forwarder = Forwarder.for_home(home)
-        if not self.is_new:
-            self.upgrade_system_tables()
+        try:
+            with self.write_lock:
+                migrate(self.db)
+                self.workspace_id = Metastore(self.db).get_info(WORKSPACE_ID_KEY)
+            self.forwarder = Forwarder.for_home(home)
+            if not self.is_new:
+                self.upgrade_system_tables()
+        except BaseException:
+            self.db.close()  # release the home: the caller gets the error, not a locked file
+            raise
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -203,13 +207,14 @@ class Session:
             ctx = Context(self.principal, snapshot, authz, self.cursor, self.current_catalog, self.current_schema)
             if lineage is not None:
                 ctx.lineage = self._write_run(lineage, action_name, params)
-                params["lineage_run_id"] = ctx.lineage.run_id
             events = []
             self.cursor.execute("BEGIN")
             try:
                 result = work(ctx)
                 if ctx.lineage is not None:
                     events = capture.store_completed(ctx, ctx.lineage)
+                    if events:  # the audit row points at the run (none when nothing was written)
+                        params["lineage_run_id"] = ctx.lineage.run_id
                 params.update(self._touched(ctx))
                 summary = result_summary(result) if result_summary else None
                 self._record(ctx, action_name, params, 200, None, summary)
@@ -292,6 +297,7 @@ class Session:
             try:
                 if ctx.lineage is not None:
                     events = capture.store_failed(ctx, ctx.lineage, error)
+                    params["lineage_run_id"] = ctx.lineage.run_id
                 self._record(ctx, action, params, status, error, None)
                 self.cursor.execute("COMMIT")
             except BaseException:

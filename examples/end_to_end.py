@@ -1,4 +1,5 @@
-"""End to end on an embedded catalog: tables, users and groups, grants, denials, audit, policy files.
+"""End to end on an embedded catalog: tables, users and groups, grants, denials, audit, lineage,
+policy files.
 
 Run it from the repository root (the README's first command does):
 
@@ -128,6 +129,22 @@ def main() -> None:
         FROM system.access.audit
         WHERE user_identity.email IN ('alice', 'bob')
         ORDER BY event_time
+    """)
+    )
+
+    step("Lineage: every write recorded what fed it (SQL, with columns; pandas too)")
+    high_risk = alice.read_table("main.ml.churn_training")
+    high_risk = high_risk[high_risk.tenure_months < 6]
+    admin.create_table("main.ml.high_risk", high_risk)  # read, filter, write: still lineage
+    graph = admin.lineage.upstream("main.ml.high_risk")
+    print_frame(graph.nodes_frame())
+    print_frame(
+        admin.sql("""
+        SELECT source_table_full_name AS source, source_column_name AS source_column,
+               target_column_name AS target_column
+        FROM system.access.column_lineage
+        WHERE target_table_full_name = 'main.ml.churn_training'
+        ORDER BY target_column, source
     """)
     )
 

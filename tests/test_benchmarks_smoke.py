@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
 
 import bench_authz
+import bench_lineage
 import bench_sql_frontend
 
 
@@ -27,3 +28,20 @@ def test_the_catalog_query_returns_what_duckdb_returns(capsys):
     assert all(r.same_rows for r in results)
     bench_sql_frontend.report(bench_sql_frontend.QUICK, results)
     assert "3-table join" in capsys.readouterr().out
+
+
+def test_the_lineage_walk_finds_the_closure_sql_finds_and_capture_leaves_rows_alone(capsys):
+    size = bench_lineage.QUICK
+    results = bench_lineage.run(size, progress=False)
+    assert results.links > size.depth * size.fan_in  # the noise is there, outside the closure
+    for closure in results.closures:
+        assert closure.catalog_nodes == closure.cte_node_count
+        assert closure.catalog_edges == closure.cte_edge_count
+    whole, near = results.closures
+    assert whole.catalog_nodes == 1 + size.depth + size.depth * size.fan_in
+    assert near.catalog_nodes < whole.catalog_nodes
+    for write in results.writes:
+        assert write.same_rows
+        assert write.runs_recorded == size.write_repeats  # capture on records a run; off records none
+    bench_lineage.report(size, results)
+    assert "Upstream closure" in capsys.readouterr().out

@@ -10,6 +10,7 @@ that fails stores START and FAIL events instead (:func:`store_failed`), after th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from catalog.lineage import columns as column_lineage
 from catalog.lineage.events import DatasetRef, WriteRun, new_event_id, to_json
 from catalog.lineage.store import Edge, LineageStore, StoredEvent
 from catalog.names import FullName
-from catalog.securables import Securable
+from catalog.securables import RELATION_TYPES, Securable
 
 SOURCE_ATTR = "catalog_source"
 
@@ -70,7 +71,31 @@ def record_write(
             seen.add(str(securable.full_name))
     run.outputs.append(dataset_of(ctx, target, run.namespace))
     if columns is not None:
-        run.column_edges.extend(columns(schema_map(ctx, [*reads, target])))
+        schemas = schema_map(ctx, [*reads, target])
+        run.column_edges.extend(_spelled(columns(schemas), schemas, str(target.full_name)))
+
+
+def _spelled(
+    edges: Iterable[column_lineage.ColumnEdge], schemas: column_lineage.SchemaMap, target: str
+) -> list[column_lineage.ColumnEdge]:
+    """sqlglot folds names to lower case; give each column the spelling the metastore records
+    (``Big``, not ``big``), so that column lineage joins with the tables' own column listings."""
+    spelling = {
+        f"{catalog}.{schema}.{name}": {column.lower(): column for column in fields}
+        for catalog, schemata in schemas.items()
+        for schema, relations in schemata.items()
+        for name, fields in relations.items()
+    }
+
+    def spelled(table: str, column: str) -> str:
+        return spelling.get(table, {}).get(column, column)
+
+    return [
+        replace(
+            e, source_column=spelled(e.source_table, e.source_column), target_column=spelled(target, e.target_column)
+        )
+        for e in edges
+    ]
 
 
 def frame_sources(ctx: Context, frame: pd.DataFrame) -> list[Securable]:
@@ -84,7 +109,11 @@ def frame_sources(ctx: Context, frame: pd.DataFrame) -> list[Securable]:
             securable = ctx.find(FullName.parse(str(name)))
         except CatalogError:
             continue
-        if securable is not None and ctx.authz.can_see(ctx.principal, securable):
+        if (
+            securable is not None
+            and securable.type in RELATION_TYPES  # a catalog or schema holds data but is not a dataset
+            and ctx.authz.can_see(ctx.principal, securable)
+        ):
             found.append(securable)
     return found
 
@@ -112,10 +141,17 @@ def edges_of(run: WriteRun) -> list[Edge]:
     edges = [Edge(source, target) for target in run.outputs for source in run.inputs if source.key != target.key]
     inputs = {d.key: d for d in run.inputs}
     for target in run.outputs:
+        seen = set()  # one row per column pair, however many clauses (MERGE's SET and INSERT) link them
         for edge in run.column_edges:
             source = inputs.get(edge.source_table) or next((o for o in run.outputs if o.key == edge.source_table), None)
-            if source is None or (source.key == target.key and edge.source_column == edge.target_column):
+            pair = (edge.source_table, edge.source_column, edge.target_column)
+            if (
+                source is None
+                or pair in seen
+                or (source.key == target.key and edge.source_column == edge.target_column)
+            ):
                 continue
+            seen.add(pair)
             edges.append(Edge(source, target, edge.source_column, edge.target_column))
     return edges
 

@@ -97,7 +97,8 @@ def _edges(target: str, node: Node) -> list[ColumnEdge]:
         if not (table.catalog and table.db):
             continue  # a CTE or derived table with no catalog relation behind it
         source_table = f"{table.catalog}.{table.db}.{table.name}".lower()
-        edges.append(ColumnEdge(target.lower(), source_table, leaf.name.split(".")[-1].lower(), kind))
+        # The leaf is named by the column's SQL (``t."a.b"``): parse it, not split it on dots.
+        edges.append(ColumnEdge(target.lower(), source_table, exp.to_column(leaf.name).name.lower(), kind))
     return edges
 
 

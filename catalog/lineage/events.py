@@ -142,15 +142,22 @@ def _column_lineage_facet(
         by_target[edge.target_column].append(edge)
     fields = {}
     for target, sources in sorted(by_target.items()):
+        # One input field per source column, with every way it feeds the target (MERGE may copy
+        # it in one clause and compute from it in another).
+        subtypes: dict[tuple[str, str], list[str]] = {}
+        for e in sources:
+            kinds = subtypes.setdefault((e.source_table, e.source_column), [])
+            if e.transformation not in kinds:
+                kinds.append(e.transformation)
         fields[target] = column_lineage_dataset.Fields(
             inputFields=[
                 column_lineage_dataset.InputField(
-                    namespace=names[e.source_table].namespace if e.source_table in names else namespace,
-                    name=e.source_table,
-                    field=e.source_column,
-                    transformations=[column_lineage_dataset.Transformation(type="DIRECT", subtype=e.transformation)],
+                    namespace=names[table].namespace if table in names else namespace,
+                    name=table,
+                    field=column,
+                    transformations=[column_lineage_dataset.Transformation(type="DIRECT", subtype=k) for k in kinds],
                 )
-                for e in sources
+                for (table, column), kinds in subtypes.items()
             ],
         )
     return column_lineage_dataset.ColumnLineageDatasetFacet(fields=fields)

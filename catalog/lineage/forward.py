@@ -21,6 +21,8 @@ import yaml
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import RunEvent
 
+from catalog.errors import InvalidRequest
+
 log = logging.getLogger("catalog.lineage")
 
 HOME_CONFIG = "openlineage.yml"
@@ -51,11 +53,21 @@ class Forwarder:
     def for_home(cls, home: Path) -> Forwarder | None:
         """A forwarder when OpenLineage is configured for this home or process, else None."""
         config_file = home / HOME_CONFIG
-        if config_file.is_file():
-            config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
-            return cls(OpenLineageClient(config=config))
-        if _configured_elsewhere():
-            return cls(OpenLineageClient())
+        try:
+            if config_file.is_file():
+                config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+                if not isinstance(config, dict) or not isinstance(config.get("transport"), dict):
+                    raise ValueError("it needs a 'transport' section, e.g. transport: {type: console}")
+                return cls(OpenLineageClient(config=config))
+            if _configured_elsewhere():
+                return cls(OpenLineageClient())
+        except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, RuntimeError, ImportError) as problem:
+            where = config_file if config_file.is_file() else "the OPENLINEAGE_* settings"
+            raise InvalidRequest(
+                f"The OpenLineage configuration in {where} is not valid: {problem}. Fix it (see "
+                "https://openlineage.io/docs/client/python) or remove it to stop forwarding.",
+                error_code="INVALID_LINEAGE_CONFIG",
+            ) from None
         return None
 
     def emit(self, events: Sequence[RunEvent]) -> None:
@@ -71,10 +83,12 @@ class Forwarder:
         self._queue.put(done)
         return done.wait(timeout)
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = 2.0) -> None:
+        """Give queued events ``timeout`` seconds to go out, then stop (events are in the
+        catalog either way; a receiver that is down must not hold up closing)."""
         self.flush(timeout)
         self._queue.put(_STOP)
-        self._thread.join(timeout)
+        self._thread.join(0.1)
 
     def _run(self) -> None:
         while True:

@@ -96,12 +96,14 @@ def walk(
             return name
         return aliases.setdefault(name, f"<masked-{len(aliases) + 1}>")
 
+    ordered = sorted(depth_of.items(), key=lambda item: (item[1], item[0]))
+    names = {name: shown(name) for name, _ in ordered}  # in this order: <masked-N> numbers by depth, name
     nodes = [
-        LineageNode(shown(name), types.get(name, "TABLE") if shown(name) == name else MASKED, d, shown(name) != name)
-        for name, d in sorted(depth_of.items(), key=lambda item: (item[1], item[0]))
+        LineageNode(names[name], types.get(name, "TABLE") if names[name] == name else MASKED, d, names[name] != name)
+        for name, d in ordered
     ]
     edges = []
     for link in links:
         _, _, when, runs = details.get((link.source, link.target), (None, None, None, 0))
-        edges.append(LineageEdge(shown(link.source), shown(link.target), when, runs))
+        edges.append(LineageEdge(names[link.source], names[link.target], when, runs))
     return LineageGraph(root, direction, nodes, edges)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from dateutil.parser import isoparse
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 
 from catalog.errors import CatalogError, InvalidRequest
@@ -46,7 +47,8 @@ def parse(event: str | bytes | Mapping[str, Any] | RunEvent) -> dict[str, Any]:
 
         event = Serde.to_dict(event)
     elif isinstance(event, str | bytes):
-        if len(event) > MAX_EVENT_BYTES:
+        size = len(event) if isinstance(event, bytes) else len(event.encode("utf-8", "surrogatepass"))
+        if size > MAX_EVENT_BYTES:
             raise malformed(f"the event is larger than {MAX_EVENT_BYTES // (1024 * 1024)} MiB")
         try:
             event = json.loads(event)
@@ -60,7 +62,12 @@ def parse(event: str | bytes | Mapping[str, Any] | RunEvent) -> dict[str, Any]:
         raise malformed(f"eventType must be one of {', '.join(sorted(_STATES))}, not {state!r}")
     when = event.get("eventTime")
     try:
-        datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+        # stored with fromisoformat; forwarded as openlineage-python's RunEvent, which checks the
+        # time with dateutil's isoparse and wants a time of day
+        if not isinstance(when, str) or "t" not in when.lower():
+            raise ValueError(when)
+        datetime.fromisoformat(when.replace("Z", "+00:00"))
+        isoparse(when)
     except ValueError:
         raise malformed(f"eventTime must be an ISO 8601 timestamp, not {when!r}") from None
     run = _object(event, "run")
@@ -72,8 +79,12 @@ def parse(event: str | bytes | Mapping[str, Any] | RunEvent) -> dict[str, Any]:
     for key in ("namespace", "name"):
         if not isinstance(job.get(key), str) or not job[key]:
             raise malformed(f"job.{key} must be a non-empty string")
+    _check_facets(run, "run", "facets")
+    _check_facets(job, "job", "facets")
     for side in ("inputs", "outputs"):
-        datasets = event.get(side) or []
+        datasets = event.get(side)
+        if datasets is None:
+            continue
         if not isinstance(datasets, list):
             raise malformed(f"{side} must be a list")
         for i, dataset in enumerate(datasets):
@@ -82,7 +93,17 @@ def parse(event: str | bytes | Mapping[str, Any] | RunEvent) -> dict[str, Any]:
             for key in ("namespace", "name"):
                 if not isinstance(dataset.get(key), str) or not dataset[key]:
                     raise malformed(f"{side}[{i}].{key} must be a non-empty string")
+            _check_facets(dataset, f"{side}[{i}]", "facets", _DATASET_FACETS[side])
     return event
+
+
+_DATASET_FACETS = {"inputs": "inputFacets", "outputs": "outputFacets"}
+
+
+def _check_facets(holder: Mapping[str, Any], where: str, *keys: str) -> None:
+    for key in keys:
+        if holder.get(key) is not None and not isinstance(holder[key], Mapping):
+            raise malformed(f"{where}.{key} must be an object")
 
 
 def _object(event: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -126,8 +147,14 @@ def as_run_event(event: dict[str, Any]) -> RunEvent:
     """The ingested event as openlineage-python's RunEvent (facets kept as they came), to forward."""
 
     def datasets(side: str, kind: type) -> list:
+        extra = _DATASET_FACETS[side]
         return [
-            kind(namespace=d["namespace"], name=d["name"], facets=dict(d.get("facets") or {}))
+            kind(
+                namespace=d["namespace"],
+                name=d["name"],
+                facets=dict(d.get("facets") or {}),
+                **{extra: dict(d.get(extra) or {})},
+            )
             for d in event.get(side) or []
         ]
 
@@ -185,9 +212,12 @@ def _column_edges(
     edges = []
     for raw, output in zip(event.get("outputs") or [], outputs, strict=True):
         facet = (raw.get("facets") or {}).get("columnLineage") or {}
-        fields = facet.get("fields") if isinstance(facet, Mapping) else None
-        for target_column, spec in (fields or {}).items() if isinstance(fields, Mapping) else ():
-            for field in (spec or {}).get("inputFields") or []:
+        if not isinstance(facet, Mapping) or not isinstance(facet.get("fields") or {}, Mapping):
+            raise malformed("the columnLineage facet must be an object whose 'fields' is an object")
+        for target_column, spec in (facet.get("fields") or {}).items():
+            if not isinstance(spec, Mapping) or not isinstance(spec.get("inputFields") or [], list):
+                raise malformed(f"columnLineage field '{target_column}' must be an object with a list of inputFields")
+            for field in spec.get("inputFields") or []:
                 if not isinstance(field, Mapping) or not all(
                     isinstance(field.get(k), str) for k in ("namespace", "name", "field")
                 ):

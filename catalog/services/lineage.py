@@ -14,7 +14,7 @@ from catalog.services.context import Context
 
 def lineage_graph(ctx: Context, name: FullName, direction: Direction, depth: int | None) -> LineageGraph:
     """What feeds ``name`` (upstream) or what it feeds (downstream), masked for this reader."""
-    if depth is not None and (not isinstance(depth, int) or depth < 1):
+    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
         raise InvalidRequest(f"depth must be a positive whole number or None, not {depth!r}.")
     root = ctx.lookup(name)
     ctx.require_visible(root)

@@ -142,7 +142,7 @@ class _EmbeddedLineage(Lineage):
             work,
             writes=False,
             request_params={"name": name, "direction": direction, "depth": str(depth)},
-            result_summary=lambda graph: f"{len(graph.nodes)} node(s), {len(graph.edges)} edge(s)",
+            result_summary=lambda graph: f"{len(graph.nodes_table)} node(s), {len(graph.edges_table)} edge(s)",
         )
 
     def ingest(self, event: str | bytes | Mapping[str, Any]) -> dict[str, Any]:

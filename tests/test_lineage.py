@@ -1309,3 +1309,46 @@ def test_graph_requests_are_audited(users):
     assert (params["name"], params["direction"], params["depth"]) == (A, "upstream", "2")
     assert row["status"] == 200
     assert row["result"] == "1 node(s), 0 edge(s)"
+
+
+# -- renames -----------------------------------------------------------------------------------
+
+
+def test_lineage_follows_a_rename(admin):
+    admin.sql("CREATE TABLE main.s.t AS SELECT a.id, a.x, b.z FROM main.s.a a JOIN main.s.b b USING (id)")
+    admin.sql("CREATE TABLE main.s.u AS SELECT id, x FROM main.s.t")
+    admin.sql("ALTER TABLE main.s.t RENAME TO main.s.t2")
+
+    assert admin.lineage.upstream("main.s.t2").names() == [A, B]
+    assert admin.lineage.upstream("main.s.u").names() == ["main.s.t2", A, B]
+    assert admin.lineage.downstream(A).names() == ["main.s.t2", "main.s.u"]
+    names = admin.sql(
+        "SELECT DISTINCT source_table_full_name AS s, target_table_full_name AS t FROM system.access.table_lineage"
+    )
+    pairs = set(zip(names["s"], names["t"], strict=True))
+    assert {(A, "main.s.t2"), (B, "main.s.t2"), ("main.s.t2", "main.s.u")} <= pairs
+    assert not any(T in pair for pair in pairs)
+    columns = admin.sql(
+        "SELECT source_column_name FROM system.access.column_lineage WHERE target_table_full_name = 'main.s.t2' "
+        "AND target_column_name = 'z'"
+    )
+    assert columns["source_column_name"].tolist() == ["z"]
+    # the events stay as they were recorded, under the old name
+    recorded = admin.sql(
+        "SELECT count(*) AS n FROM system.access.lineage_events "
+        "WHERE event ->> '$.outputs[0].name' = 'main.s.t' AND event_type = 'COMPLETE'"
+    )
+    assert recorded["n"][0] == 1
+
+
+def test_a_rename_into_an_existing_link_keeps_one_link(admin):
+    admin.sql("CREATE TABLE main.s.t AS SELECT id, x FROM main.s.a")
+    admin.sql("CREATE TABLE main.s.u AS SELECT id, x FROM main.s.t")
+    admin.sql("DROP TABLE main.s.t")
+    admin.sql("CREATE TABLE main.s.t0 AS SELECT id, x FROM main.s.a")
+    admin.sql("INSERT INTO main.s.u SELECT id, x FROM main.s.t0")
+    admin.sql("ALTER TABLE main.s.t0 RENAME TO main.s.t")  # t's old edges and t0's now share a name
+
+    graph = admin.lineage.upstream("main.s.u")
+    assert graph.names() == [T, A]
+    assert [(e.source, e.target, e.runs) for e in graph.edges] == [(A, T, 2), (T, "main.s.u", 2)]

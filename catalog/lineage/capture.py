@@ -9,7 +9,7 @@ that fails stores START and FAIL events instead (:func:`store_failed`), after th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from catalog.lineage.events import DatasetRef, WriteRun, new_event_id, to_json
 from catalog.lineage.store import Edge, LineageStore, StoredEvent
 from catalog.names import FullName
 from catalog.securables import RELATION_TYPES, Securable
+from catalog.store.metastore import Column
 
 SOURCE_ATTR = "catalog_source"
 
@@ -31,23 +32,27 @@ if TYPE_CHECKING:
     from catalog.services.context import Context
 
 
-def dataset_of(ctx: Context, securable: Securable, namespace: str) -> DatasetRef:
-    """A catalog object as an OpenLineage dataset, with its columns as the metastore has them now."""
+def dataset_of(
+    ctx: Context, securable: Securable, namespace: str, columns: Sequence[Column] | None = None
+) -> DatasetRef:
+    """A catalog object as an OpenLineage dataset, with its columns (as the metastore has them
+    now, unless given)."""
     return DatasetRef(
         namespace=namespace,
         name=str(securable.full_name),
         type=securable.type.value,
-        columns=tuple(ctx.metastore.columns(securable.id)),
+        columns=tuple(ctx.metastore.columns(securable.id) if columns is None else columns),
         catalog_name=str(securable.full_name),
     )
 
 
-def schema_map(ctx: Context, securables: Iterable[Securable]) -> column_lineage.SchemaMap:
-    """The columns of ``securables`` in the shape sqlglot's lineage takes."""
+def schema_map(securables: Iterable[Securable], columns: Mapping[str, Sequence[Column]]) -> column_lineage.SchemaMap:
+    """The columns of ``securables`` (``columns`` by securable id) in the shape sqlglot's
+    lineage takes."""
     mapping: column_lineage.SchemaMap = {}
     for securable in securables:
         catalog, schema, name = securable.full_name.parts
-        fields = {c.name: c.data_type for c in ctx.metastore.columns(securable.id)}
+        fields = {c.name: c.data_type for c in columns.get(securable.id, ())}
         mapping.setdefault(catalog, {}).setdefault(schema, {})[name] = fields
     return mapping
 
@@ -64,14 +69,16 @@ def record_write(
     run = ctx.lineage
     if run is None:
         return
+    involved = [*reads, target]
+    columns_by_id = ctx.metastore.columns_of([s.id for s in involved])
     seen = {d.catalog_name for d in run.inputs}
     for securable in reads:
         if str(securable.full_name) not in seen and securable.id != target.id:
-            run.inputs.append(dataset_of(ctx, securable, run.namespace))
+            run.inputs.append(dataset_of(ctx, securable, run.namespace, columns_by_id.get(securable.id, [])))
             seen.add(str(securable.full_name))
-    run.outputs.append(dataset_of(ctx, target, run.namespace))
+    run.outputs.append(dataset_of(ctx, target, run.namespace, columns_by_id.get(target.id, [])))
     if columns is not None:
-        schemas = schema_map(ctx, [*reads, target])
+        schemas = schema_map(involved, columns_by_id)
         run.column_edges.extend(_spelled(columns(schemas), schemas, str(target.full_name)))
 
 

@@ -36,7 +36,34 @@ class ColumnEdge:
 
 def of_query(query: exp.Expr, schema: SchemaMap, targets: Sequence[str] | None = None) -> list[ColumnEdge]:
     """Edges for a query whose output columns are written to ``targets`` by position
-    (INSERT INTO t (a, b) SELECT ...), or to columns of the same names (CTAS, views)."""
+    (INSERT INTO t (a, b) SELECT ...), or to columns of the same names (CTAS, views).
+
+    Pipelines run the same statements over and over, so results are cached by the query's
+    text, the targets and the schemas it was analysed against."""
+    key = (query.sql(dialect="databricks"), None if targets is None else tuple(targets), _frozen(schema))
+    found = _cache.get(key)
+    if found is None:
+        found = tuple(_analyse(query, schema, targets))
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))  # the oldest entry
+        _cache[key] = found
+    return list(found)
+
+
+_CACHE_SIZE = 256
+_cache: dict[tuple, tuple[ColumnEdge, ...]] = {}
+
+
+def _frozen(schema: SchemaMap) -> tuple:
+    return tuple(
+        (catalog, db, table, tuple(columns.items()))
+        for catalog, dbs in sorted(schema.items())
+        for db, tables in sorted(dbs.items())
+        for table, columns in sorted(tables.items())
+    )
+
+
+def _analyse(query: exp.Expr, schema: SchemaMap, targets: Sequence[str] | None) -> list[ColumnEdge]:
     try:
         scope = build_scope(_qualified(query, schema))
         if scope is None:

@@ -13,6 +13,7 @@ from typing import Literal
 import pandas as pd
 
 from catalog.errors import AlreadyExists, InvalidRequest
+from catalog.lineage.store import LineageStore
 from catalog.names import FullName
 from catalog.securables import RELATION_TYPES, Securable, SecurableType
 from catalog.services import columns
@@ -140,6 +141,7 @@ def rename_relation(ctx: Context, relation: Securable, new_name: FullName) -> Se
             f"'{new_name}' already exists; choose another name.", error_code="TABLE_OR_VIEW_ALREADY_EXISTS"
         )
     ctx.metastore.update_securable(relation.id, ctx.principal, full_name=str(new_name), name=new_name.name)
+    LineageStore(ctx.cursor).rename(str(relation.full_name), str(new_name))
     ctx.changed()
     return relation
 

@@ -80,7 +80,7 @@ def registered(cursor: duckdb.DuckDBPyConnection, relations: Mapping[str, Any]) 
                 cursor.unregister(name)
 
 
-def fetch_frame(cursor: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+def fetch_frame(cursor: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pd.DataFrame:
     """Run a query and return its rows as pandas.
 
     duckdb's pandas conversion of TIMESTAMP WITH TIME ZONE calls a pandas API that pandas 3
@@ -89,4 +89,4 @@ def fetch_frame(cursor: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop is deprecated")
-        return cursor.execute(sql).df()
+        return cursor.execute(sql, params).df()

@@ -208,18 +208,30 @@ class Metastore:
 
     # -- columns -----------------------------------------------------------------------------
     def columns(self, securable_id: str) -> list[Column]:
+        return self.columns_of([securable_id]).get(securable_id, [])
+
+    def columns_of(self, securable_ids: Sequence[str]) -> dict[str, list[Column]]:
+        """The columns of several securables, in one query."""
         rows = self.cursor.execute(
-            "SELECT name, data_type, nullable, comment FROM meta.columns WHERE securable_id = ? ORDER BY position",
-            [securable_id],
+            "SELECT securable_id, name, data_type, nullable, comment FROM meta.columns "
+            "WHERE securable_id IN (SELECT unnest(?)) ORDER BY securable_id, position",
+            [list(securable_ids)],
         ).fetchall()
-        return [Column(*r) for r in rows]
+        found: dict[str, list[Column]] = {}
+        for securable_id, *column in rows:
+            found.setdefault(securable_id, []).append(Column(*column))
+        return found
 
     def set_columns(self, securable_id: str, columns: Sequence[Column]) -> None:
         self.cursor.execute("DELETE FROM meta.columns WHERE securable_id = ?", [securable_id])
-        if columns:
-            self.cursor.executemany(
-                "INSERT INTO meta.columns VALUES (?, ?, ?, ?, ?, ?)",
-                [[securable_id, i, c.name, c.data_type, c.nullable, c.comment] for i, c in enumerate(columns, start=1)],
+        if columns:  # one INSERT: executemany runs a statement per row
+            self.cursor.execute(
+                f"INSERT INTO meta.columns VALUES {', '.join(['(?, ?, ?, ?, ?, ?)'] * len(columns))}",
+                [
+                    value
+                    for i, c in enumerate(columns, start=1)
+                    for value in (securable_id, i, c.name, c.data_type, c.nullable, c.comment)
+                ],
             )
 
     def set_column_comment(self, securable_id: str, column: str, comment: str | None) -> None:

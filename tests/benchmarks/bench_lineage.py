@@ -171,8 +171,7 @@ class ClosureResult:
     catalog: Timing
     cte_nodes: Timing
     cte_edges: Timing
-    neighbours: float  # median seconds in LineageStore.neighbours (all levels) per walk
-    edge_details: float  # median seconds in LineageStore.edge_details per walk
+    store: float  # median seconds in LineageStore.closure (the walk's queries) per walk
     catalog_nodes: int
     cte_node_count: int
     catalog_edges: int
@@ -186,7 +185,7 @@ class ClosureResult:
 @contextmanager
 def store_clock() -> Iterator[dict[str, float]]:
     """Seconds spent in the lineage store's two queries while the block runs."""
-    spent = {"neighbours": 0.0, "edge_details": 0.0}
+    spent = {"closure": 0.0}
     originals = {name: getattr(LineageStore, name) for name in spent}
 
     def timed(name: str, method: Callable) -> Callable:
@@ -216,7 +215,7 @@ def measure_closure(cat: catalog.Catalog, name: str, depth: int | None, repeats:
     else:
         cte_nodes = lambda: db.execute(CTE_NODES_NEAR, [ROOT, depth]).fetchone()[0]  # noqa: E731
     cte_edges = lambda: db.execute(CTE_EDGES, [ROOT, limit, limit]).fetchall()  # noqa: E731
-    samples: dict[str, list[float]] = {"catalog": [], "nodes": [], "edges": [], "neighbours": [], "edge_details": []}
+    samples: dict[str, list[float]] = {"catalog": [], "nodes": [], "edges": [], "store": []}
     graph = None
     node_count = edge_rows = 0
     for _ in range(repeats):  # interleaved, so that drift on a noisy machine hits all alike
@@ -224,8 +223,7 @@ def measure_closure(cat: catalog.Catalog, name: str, depth: int | None, repeats:
             start = time.perf_counter()
             graph = cat.lineage.upstream(ROOT, depth=depth)
             samples["catalog"].append(time.perf_counter() - start)
-        samples["neighbours"].append(spent["neighbours"])
-        samples["edge_details"].append(spent["edge_details"])
+        samples["store"].append(spent["closure"])
         start = time.perf_counter()
         node_count = cte_nodes()
         samples["nodes"].append(time.perf_counter() - start)
@@ -240,11 +238,10 @@ def measure_closure(cat: catalog.Catalog, name: str, depth: int | None, repeats:
         catalog=Timing("catalog", tuple(samples["catalog"])),
         cte_nodes=Timing("cte nodes", tuple(samples["nodes"])),
         cte_edges=Timing("cte edges", tuple(samples["edges"])),
-        neighbours=Timing("neighbours", tuple(samples["neighbours"])).median,
-        edge_details=Timing("edge details", tuple(samples["edge_details"])).median,
-        catalog_nodes=len(graph.nodes),
+        store=Timing("store", tuple(samples["store"])).median,
+        catalog_nodes=len(graph.nodes_table),
         cte_node_count=node_count,
-        catalog_edges=len(graph.edges),
+        catalog_edges=len(graph.edges_table),
         cte_edge_count=edge_rows,
     )
 
@@ -460,7 +457,7 @@ def report(size: Size, results: Results) -> None:
         "Upstream closure of the root, as admin; medians (p90)",
         [
             *["walk", "nodes", "edges", "catalog", "CTE, count", "catalog / CTE", "CTE + edges", "catalog / that"],
-            *["link queries", "edge details", "agree"],
+            *["store queries", "agree"],
         ],
         [
             [
@@ -472,8 +469,7 @@ def report(size: Size, results: Results) -> None:
                 f"{r.catalog.median / r.cte_nodes.median:.1f}x",
                 human(r.cte_edges.median),
                 f"{r.catalog.median / r.cte_edges.median:.1f}x",
-                human(r.neighbours),
-                human(r.edge_details),
+                human(r.store),
                 "yes" if r.agree else f"NO ({r.cte_node_count:,} nodes, {r.cte_edge_count:,} edges by SQL)",
             ]
             for r in results.closures
@@ -481,8 +477,9 @@ def report(size: Size, results: Results) -> None:
     )
     print(
         "\n'CTE, count' is one recursive CTE counting the closure's nodes; 'CTE + edges' also fetches"
-        "\nevery link of the closure with its details as tuples. 'link queries' and 'edge details' are"
-        "\nthe time inside the lineage store's two queries; the rest builds and masks the graph."
+        "\nevery link of the closure with its details as tuples. 'store queries' is the time inside"
+        "\nLineageStore.closure (the recursive walk and the edge details, as DataFrames); the rest"
+        "\nmasks and orders the graph."
     )
     print_table(
         f"What lineage capture adds to a write ({size.rows:,} orders); medians",

@@ -68,4 +68,17 @@ def connect(home: str | os.PathLike[str] | None = None, *, user: str | None = No
         )
     from catalog.embedded import EmbeddedCatalog
 
-    return EmbeddedCatalog(Path(text), user or os.environ.get(USER_ENV) or None)
+    global _latest
+    _latest = EmbeddedCatalog(Path(text), user or os.environ.get(USER_ENV) or None)
+    return _latest
+
+
+_latest: Catalog | None = None
+
+
+def latest_connection() -> Catalog | None:
+    """The connection ``connect`` opened most recently in this process, if it is still open
+    (``catalog.tracking``'s module-level functions use it, as MLflow's use the tracking URI)."""
+    if _latest is not None and not getattr(_latest.session, "closed", False):
+        return _latest
+    return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ class EmbeddedCatalog(Catalog):
             raise
         self.user = self._session.principal
         self.home = self._engine.home
+        # Called with (full name, frame) after each read_table: an active tracking run records
+        # the tables it read this way.
+        self.read_listeners: list[Callable[[str, pd.DataFrame], None]] = []
 
     def __repr__(self) -> str:
         return f"<EmbeddedCatalog home={str(self.home)!r} user={self.user!r}>"
@@ -81,13 +84,16 @@ class EmbeddedCatalog(Catalog):
             frame.attrs[capture.SOURCE_ATTR] = str(full_name)
             return frame
 
-        return self._session.run(
+        frame = self._session.run(
             "readTable",
             work,
             writes=False,
             request_params={"name": name},
             result_summary=lambda frame: f"{len(frame)} row(s)",
         )
+        for listener in list(self.read_listeners):
+            listener(frame.attrs[capture.SOURCE_ATTR], frame)
+        return frame
 
     def write_table(self, name: str, df: pd.DataFrame, mode: WriteMode = "append") -> int:
         def work(ctx: Context) -> int:

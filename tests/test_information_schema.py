@@ -18,6 +18,7 @@ import pytest
 
 import catalog
 from catalog.api import Catalog
+from catalog.services import system_tables
 
 WORLD = (
     "CREATE CATALOG main",
@@ -198,7 +199,9 @@ def test_the_information_schema_describes_itself(readers):
 
 # -- what each reader sees --------------------------------------------------------------------------
 
-ACCESS_ROWS = {("access", name) for name in ("audit", "table_lineage", "column_lineage", "lineage_events")}
+# The admin-only system tables (system.access, system.mlflow, ...), as the package defines them.
+SYSTEM_TABLES = {(t.name.schema, t.name.name) for t in system_tables.definitions().values()}
+ACCESS_ROWS = {(schema, name) for schema, name in SYSTEM_TABLES if schema != "information_schema"}
 NON_SYSTEM_TABLES = f"SELECT table_catalog, table_schema, table_name FROM {IS}.tables WHERE table_catalog <> 'system'"
 NON_SYSTEM_COLUMNS = (
     f"SELECT DISTINCT table_catalog, table_schema, table_name FROM {IS}.columns WHERE table_catalog <> 'system'"
@@ -215,8 +218,7 @@ VISIBILITY = [
         "admin",
         f"SELECT catalog_name, schema_name FROM {IS}.schemata",
         {
-            ("system", "access"),
-            ("system", "information_schema"),
+            *{("system", schema) for schema, _ in SYSTEM_TABLES},
             ("main", "default"),
             ("main", "ml"),
             ("main", "secret"),
@@ -246,7 +248,7 @@ VISIBILITY = [
     (
         "admin",
         f"SELECT DISTINCT table_name FROM {IS}.columns WHERE table_schema = 'access'",
-        {(name,) for _, name in ACCESS_ROWS},
+        {(name,) for schema, name in ACCESS_ROWS if schema == "access"},
     ),
     ("alice", f"SELECT DISTINCT table_name FROM {IS}.columns WHERE table_schema = 'access'", set()),
     ("admin", f"SELECT table_catalog, table_schema, table_name FROM {IS}.views", {("main", "ml", "churned")}),

@@ -462,7 +462,7 @@ SHOWS = [
     ("SHOW DATABASES IN main", "databaseName", ["data-eng", "default", "ml", "other"]),
     ("SHOW SCHEMAS IN main LIKE 'm*'", "databaseName", ["ml"]),
     ("SHOW SCHEMAS", "databaseName", ["data-eng", "default", "ml", "other"]),
-    ("SHOW SCHEMAS IN system", "databaseName", ["access", "information_schema"]),
+    ("SHOW SCHEMAS IN system", "databaseName", ["access", "information_schema", "mlflow"]),
     (
         "SHOW TABLES IN main.ml",
         "tableName",
@@ -1175,7 +1175,7 @@ def test_the_system_catalog_refuses_every_write(shared, statement, code):
     assert "system" in error.message
     bootstrap = "SELECT count(*) AS n FROM system.access.audit WHERE action_name = 'createMetastore'"
     assert shared.sql(bootstrap)["n"].tolist() == [1]
-    assert column(shared, "SHOW SCHEMAS IN system", "databaseName") == ["access", "information_schema"]
+    assert column(shared, "SHOW SCHEMAS IN system", "databaseName") == ["access", "information_schema", "mlflow"]
     assert "audit" in tables_in(shared, "system.access")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from catalog.errors import AlreadyExists, InvalidRequest, NotFound, PermissionDenied
 from catalog.services.context import Context
-from catalog.tracking import artifacts
+from catalog.tracking import artifacts, filters
 from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunInfo, TrackingStore
 
 ACTIVE, DELETED = "active", "deleted"
@@ -256,6 +256,24 @@ def set_run_stage(ctx: Context, run_id: str, stage: str) -> None:
 def log_inputs(ctx: Context, run_id: str, inputs: Sequence[DatasetInput]) -> None:
     _writable(ctx, run_id)
     _store(ctx).insert_inputs(run_id, inputs, now_ms())
+
+
+def search_runs(
+    ctx: Context,
+    experiment_ids: Sequence[str],
+    *,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    run_view: str = "ACTIVE_ONLY",
+) -> list[Run]:
+    """Runs of ``experiment_ids`` matching MLflow's filter grammar, in ``order_by`` order."""
+    ids = [str(i) for i in experiment_ids]
+    for experiment_id in ids:
+        get_experiment(ctx, experiment_id=experiment_id)
+    sql, params = filters.search_sql(ids, filter_string, order_by, max_results, run_view)
+    run_ids = [row[0] for row in ctx.cursor.execute(sql, params).fetchall()]
+    return _store(ctx).runs(run_ids)
 
 
 def metric_history(ctx: Context, run_id: str, key: str) -> list[Metric]:

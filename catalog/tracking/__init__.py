@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import InvalidRequest
+from catalog.errors import InvalidRequest, NotFound
 from catalog.tracking.client import Client, now_ms
 from catalog.tracking.reproducibility import source_tags
 from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunData, RunInfo
@@ -45,6 +45,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
@@ -185,6 +186,61 @@ def end_run(status: str = "FINISHED") -> None:
 
 def _run() -> ActiveRun:
     return active_run() or start_run()
+
+
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str = "",
+    run_view_type: str = "ACTIVE_ONLY",
+    max_results: int = 1000,
+    order_by: list[str] | None = None,
+    output_format: str = "pandas",
+    experiment_names: list[str] | None = None,
+):
+    """MLflow's search_runs: a DataFrame with run_id, experiment_id, status, artifact_uri,
+    start_time, end_time, ``metrics.*``, ``params.*`` and ``tags.*`` columns (or a list of runs
+    with ``output_format="list"``). Without ids or names, the active experiment's runs."""
+    client = _client()
+    ids = list(experiment_ids or [])
+    for name in experiment_names or ():
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise NotFound(f"Experiment '{name}' does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
+        ids.append(found.experiment_id)
+    if not ids:
+        if _state.experiment_id is None:
+            raise InvalidRequest("Pass experiment_ids or experiment_names, or call set_experiment first.")
+        ids = [_state.experiment_id]
+    runs = client.search_runs(ids, filter_string, run_view_type, max_results, order_by)
+    if output_format == "list":
+        return runs
+    if output_format != "pandas":
+        raise InvalidRequest(f"output_format must be 'pandas' or 'list', not {output_format!r}.")
+    return runs_frame(runs)
+
+
+def runs_frame(runs: list[Run]):
+    """Runs as MLflow's search_runs DataFrame."""
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        row = {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "status": run.info.status,
+            "artifact_uri": run.info.artifact_uri,
+            "start_time": pd.to_datetime(run.info.start_time, unit="ms", utc=True),
+            "end_time": pd.to_datetime(run.info.end_time, unit="ms", utc=True) if run.info.end_time else pd.NaT,
+        }
+        row.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
+        row.update({f"params.{k}": v for k, v in run.data.params.items()})
+        row.update({f"tags.{k}": v for k, v in run.data.tags.items()})
+        rows.append(row)
+    columns = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
+    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    ordered = columns + sorted(c for c in frame.columns if c not in columns)
+    return frame[ordered]
 
 
 def log_param(key: str, value: object) -> object:

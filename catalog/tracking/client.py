@@ -6,7 +6,6 @@ connection's user.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from catalog.api import Catalog
 from catalog.errors import InvalidRequest
 from catalog.services import tracking as service
 from catalog.services.context import Context
+from catalog.services.tracking import now_ms
 from catalog.tracking import artifacts
 from catalog.tracking.artifacts import FileInfo
 from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunInfo
@@ -134,6 +134,28 @@ class Client:
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         self._call("logInputs", lambda ctx: service.log_inputs(ctx, run_id, datasets), writes=True, run_id=run_id)
 
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: str = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Run]:
+        """Runs matching MLflow's filter grammar (see ``catalog.tracking.filters``)."""
+
+        def work(ctx: Context) -> list[Run]:
+            return service.search_runs(
+                ctx,
+                experiment_ids,
+                filter_string=filter_string,
+                order_by=order_by,
+                max_results=max_results,
+                run_view=run_view_type,
+            )
+
+        return self._call("searchRuns", work, writes=False, filter=filter_string or None)
+
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._call(
             "getMetricHistory", lambda ctx: service.metric_history(ctx, run_id, key), writes=False, run_id=run_id
@@ -209,7 +231,3 @@ class Client:
             return str(artifacts.copy_out(self._root(ctx, run_id, write=False), path or None, destination))
 
         return self._call("downloadArtifacts", work, writes=False, run_id=run_id, path=path)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

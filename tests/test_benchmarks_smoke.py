@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
 import bench_authz
 import bench_lineage
 import bench_sql_frontend
+import bench_tracking
 
 
 def test_the_grant_index_and_casbin_agree_on_every_sampled_request():
@@ -45,3 +46,13 @@ def test_the_lineage_walk_finds_the_closure_sql_finds_and_capture_leaves_rows_al
         assert write.runs_recorded == size.write_repeats  # capture on records a run; off records none
     bench_lineage.report(size, results)
     assert "Upstream closure" in capsys.readouterr().out
+
+
+def test_the_tracking_benchmark_finds_what_the_filter_should(capsys):
+    size = bench_tracking.QUICK
+    mine, theirs = bench_tracking.run(size, progress=False)
+    assert mine.matched == bench_tracking.expected_matches(size) > 0
+    if theirs is not None:  # MLflow is a benchmark-only extra: compared when installed
+        assert theirs.matched == mine.matched
+    bench_tracking.report(size, mine, theirs)
+    assert "search_runs" in capsys.readouterr().out

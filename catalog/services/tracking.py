@@ -8,6 +8,7 @@ else is refused, and the refusal is audited like every other.
 
 from __future__ import annotations
 
+import numbers
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from catalog.errors import AlreadyExists, InvalidRequest, NotFound, PermissionDenied
 from catalog.services.context import Context
-from catalog.tracking import artifacts, filters
+from catalog.tracking import artifacts, search
 from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunInfo, TrackingStore
 
 ACTIVE, DELETED = "active", "deleted"
@@ -91,6 +92,7 @@ def delete_experiment(ctx: Context, experiment_id: str) -> None:
     experiment = get_experiment(ctx, experiment_id=experiment_id)
     _require(ctx, experiment, "delete")
     _store(ctx).set_experiment_stage(experiment_id, DELETED, now_ms())
+    _store(ctx).set_experiment_runs_stage(experiment_id, DELETED)  # as MLflow: its runs go with it
 
 
 # -- runs ----------------------------------------------------------------------------------------
@@ -140,10 +142,10 @@ def create_run(
 
 
 def get_run_info(ctx: Context, run_id: str, *, write: bool = False) -> RunInfo:
-    info = _store(ctx).run_info(str(run_id))
-    if info is None:
+    found = _store(ctx).run_and_experiment(str(run_id))
+    if found is None:
         raise NotFound(f"Run '{run_id}' does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
-    experiment = _store(ctx).experiment(experiment_id=info.experiment_id)
+    info, experiment = found
     _require(ctx, experiment, "write to" if write else "read")
     ctx.touched.append(f"run:{run_id}")
     return info
@@ -194,7 +196,7 @@ def log_batch(
         store.insert_params(run_id, {k: v for k, v in values.items() if k not in existing})
     for metric in metrics:
         _check_key(metric.key, "metric")
-        if isinstance(metric.value, bool) or not isinstance(metric.value, int | float):
+        if isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Real):  # numpy too
             raise InvalidRequest(f"Metric '{metric.key}' must be a number, not {metric.value!r}.")
     if metrics:
         store.insert_metrics(run_id, [Metric(m.key, float(m.value), int(m.timestamp), int(m.step)) for m in metrics])
@@ -266,14 +268,23 @@ def search_runs(
     order_by: Sequence[str] | None = None,
     max_results: int = 1000,
     run_view: str = "ACTIVE_ONLY",
-) -> list[Run]:
-    """Runs of ``experiment_ids`` matching MLflow's filter grammar, in ``order_by`` order."""
+    page_token: str | None = None,
+) -> tuple[list[Run], str | None]:
+    """Runs of ``experiment_ids`` matching MLflow's filter grammar, in ``order_by`` order, one
+    page of them, and the token of the next page (None after the last)."""
     ids = [str(i) for i in experiment_ids]
     for experiment_id in ids:
         get_experiment(ctx, experiment_id=experiment_id)
-    sql, params = filters.search_sql(ids, filter_string, order_by, max_results, run_view)
-    run_ids = [row[0] for row in ctx.cursor.execute(sql, params).fetchall()]
-    return _store(ctx).runs(run_ids)
+    compiled = search.compile_search(
+        ids,
+        filter_string or "",
+        order_by=order_by,
+        max_results=max_results,
+        run_view=run_view,
+        page_token=page_token,
+    )
+    page = compiled.run(ctx.cursor)
+    return _store(ctx).runs(page.run_ids), page.next_page_token
 
 
 def metric_history(ctx: Context, run_id: str, key: str) -> list[Metric]:

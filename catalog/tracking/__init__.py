@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import InvalidRequest, NotFound
+from catalog.services.tracking import RUN_STATUSES
 from catalog.tracking.client import Client, now_ms
 from catalog.tracking.reproducibility import source_tags
 from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunData, RunInfo
@@ -99,7 +100,11 @@ class ActiveRun:
 
         import pandas as pd
 
-        digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+        try:
+            hashed = pd.util.hash_pandas_object(frame, index=False)
+        except TypeError:  # list, struct and map columns hold unhashable values: hash their text
+            hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        digest = hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
         self.client.log_inputs(self.info.run_id, [DatasetInput(name, digest[:32], len(frame), "training")])
 
     def end(self, status: str = "FINISHED") -> None:
@@ -111,7 +116,10 @@ class ActiveRun:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        end_run("FAILED" if exc_type is not None else "FINISHED")
+        # end_run() inside the block may have ended this run already; then the run below it
+        # (a nested run's parent) must stay active, as in MLflow.
+        if any(active is self for active in _state.runs):
+            end_run("FAILED" if exc_type is not None else "FINISHED")
 
 
 # -- experiments ---------------------------------------------------------------------------------
@@ -126,6 +134,11 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             experiment = client.get_experiment(client.create_experiment(experiment_name))
     else:
         raise InvalidRequest("set_experiment needs experiment_name or experiment_id.")
+    if experiment.lifecycle_stage != "active":
+        raise InvalidRequest(
+            f"Experiment '{experiment.name}' is deleted and cannot be the active experiment; use another.",
+            error_code="INVALID_STATE",
+        )
     _state.experiment_id = experiment.experiment_id
     return experiment
 
@@ -154,8 +167,10 @@ def start_run(
             error_code="INVALID_STATE",
         )
     if run_id is not None:
-        run = client.get_run(run_id)
         client.update_run(run_id, status="RUNNING")
+        if tags:
+            client.log_batch(run_id, tags=tags)
+        run = client.get_run(run_id)
     else:
         experiment = experiment_id or _state.experiment_id or _default_experiment(client)
         parent = _state.runs[-1].info.run_id if _state.runs else None
@@ -180,6 +195,8 @@ def active_run() -> ActiveRun | None:
 
 
 def end_run(status: str = "FINISHED") -> None:
+    if status not in RUN_STATUSES:  # checked before the run leaves the stack, so it stays active
+        raise InvalidRequest(f"Run status must be one of {', '.join(RUN_STATUSES)}, not {status!r}.")
     if _state.runs:
         _state.runs.pop().end(status)
 

@@ -152,7 +152,12 @@ def copy_out(root: Path, path: str | None, destination: Path) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     target = destination / (source.name if path else root.name)
     if source.is_dir():
-        shutil.copytree(source, target, symlinks=False, dirs_exist_ok=True)
+        shutil.copytree(source, target, ignore=_links_and_uploads, dirs_exist_ok=True)
     else:
         shutil.copyfile(source, target)
     return target
+
+
+def _links_and_uploads(folder: str, names: list[str]) -> set[str]:
+    """What a folder download leaves out: links (never followed) and uploads in progress."""
+    return {n for n in names if n.startswith(".upload-") or os.path.islink(os.path.join(folder, n))}

@@ -20,6 +20,14 @@ from catalog.tracking.artifacts import FileInfo
 from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunInfo
 
 
+class PagedList(list):
+    """A page of results; ``token`` fetches the next page (None after the last)."""
+
+    def __init__(self, items: Sequence, token: str | None) -> None:
+        super().__init__(items)
+        self.token = token
+
+
 class Client:
     """MLflow's ``MlflowClient`` over a catalog connection (``catalog.connect``'s result)."""
 
@@ -141,18 +149,22 @@ class Client:
         run_view_type: str = "ACTIVE_ONLY",
         max_results: int = 1000,
         order_by: Sequence[str] | None = None,
-    ) -> list[Run]:
-        """Runs matching MLflow's filter grammar (see ``catalog.tracking.filters``)."""
+        page_token: str | None = None,
+    ) -> PagedList:
+        """Runs matching MLflow's filter grammar (``catalog.tracking.search``): a list with a
+        ``token`` attribute for the next page, as MLflow's PagedList."""
 
-        def work(ctx: Context) -> list[Run]:
-            return service.search_runs(
+        def work(ctx: Context) -> PagedList:
+            runs, token = service.search_runs(
                 ctx,
                 experiment_ids,
                 filter_string=filter_string,
                 order_by=order_by,
                 max_results=max_results,
                 run_view=run_view_type,
+                page_token=page_token,
             )
+            return PagedList(runs, token)
 
         return self._call("searchRuns", work, writes=False, filter=filter_string or None)
 

@@ -74,6 +74,7 @@ class Metric:
     step: int
 
 
+_FEW_ROWS = 100
 _EXPERIMENT_COLUMNS = "experiment_id, name, artifact_location, lifecycle_stage, owner, creation_time, last_update_time"
 _RUN_COLUMNS = "run_id, run_name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage"
 
@@ -86,7 +87,7 @@ class TrackingStore:
 
     # -- experiments -------------------------------------------------------------------------
     def next_experiment_id(self) -> str:
-        (count,) = self.cursor.execute("SELECT count(*) FROM meta.experiments").fetchone()
+        ((count,),) = self.cursor.execute("SELECT count(*) FROM meta.experiments").fetchall()
         return str(count + 1)
 
     def insert_experiment(self, experiment: Experiment) -> None:
@@ -106,11 +107,12 @@ class TrackingStore:
 
     def experiment(self, *, experiment_id: str | None = None, name: str | None = None) -> Experiment | None:
         column, value = ("experiment_id", experiment_id) if experiment_id is not None else ("name", name)
-        row = self.cursor.execute(
+        rows = self.cursor.execute(
             f"SELECT {_EXPERIMENT_COLUMNS} FROM meta.experiments WHERE {column} = ?", [value]
-        ).fetchone()
-        if row is None:
+        ).fetchall()
+        if not rows:
             return None
+        row = rows[0]
         tags = dict(
             self.cursor.execute(
                 "SELECT key, value FROM meta.experiment_tags WHERE experiment_id = ?", [row[0]]
@@ -134,6 +136,9 @@ class TrackingStore:
             [stage, when, experiment_id],
         )
 
+    def set_experiment_runs_stage(self, experiment_id: str, stage: str) -> None:
+        self.cursor.execute("UPDATE meta.runs SET lifecycle_stage = ? WHERE experiment_id = ?", [stage, experiment_id])
+
     # -- runs --------------------------------------------------------------------------------
     def insert_run(self, info: RunInfo, parent_run_id: str | None) -> None:
         self.cursor.execute(
@@ -153,8 +158,23 @@ class TrackingStore:
         )
 
     def run_info(self, run_id: str) -> RunInfo | None:
-        row = self.cursor.execute(f"SELECT {_RUN_COLUMNS} FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()
-        return RunInfo(*row) if row else None
+        rows = self.cursor.execute(f"SELECT {_RUN_COLUMNS} FROM meta.runs WHERE run_id = ?", [run_id]).fetchall()
+        return RunInfo(*rows[0]) if rows else None
+
+    def run_and_experiment(self, run_id: str) -> tuple[RunInfo, Experiment] | None:
+        """A run and its experiment (without tags), in one query: what every run call checks."""
+        columns = ", ".join(f"r.{c.strip()}" for c in _RUN_COLUMNS.split(","))
+        experiment_columns = ", ".join(f"e.{c.strip()}" for c in _EXPERIMENT_COLUMNS.split(","))
+        rows = self.cursor.execute(
+            f"SELECT {columns}, {experiment_columns} FROM meta.runs r "
+            "JOIN meta.experiments e ON e.experiment_id = r.experiment_id WHERE r.run_id = ?",
+            [run_id],
+        ).fetchall()
+        if not rows:
+            return None
+        row = rows[0]
+        width = len(_RUN_COLUMNS.split(","))
+        return RunInfo(*row[:width]), Experiment(*row[width:])
 
     def runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Whole runs, in the order of ``run_ids`` (four queries, however many runs)."""
@@ -246,39 +266,44 @@ class TrackingStore:
         """Append points to the history and move each metric's latest point forward."""
         if not metrics:
             return
-        points = pa.table(
-            {
-                "run_id": pa.array([run_id] * len(metrics), pa.string()),
-                "key": pa.array([m.key for m in metrics], pa.string()),
-                "value": pa.array([m.value for m in metrics], pa.float64()),
-                "timestamp": pa.array([m.timestamp for m in metrics], pa.int64()),
-                "step": pa.array([m.step for m in metrics], pa.int64()),
-                "ord": pa.array(range(len(metrics)), pa.int64()),
-            }
+        rows = [(run_id, m.key, m.value, m.timestamp, m.step) for m in metrics]
+        if len(rows) <= _FEW_ROWS:  # a VALUES list costs less than registering a table
+            marks = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+            self.cursor.execute(f"INSERT INTO meta.run_metrics VALUES {marks}", [v for row in rows for v in row])
+        else:
+            columns = list(zip(*rows, strict=True))
+            points = pa.table(
+                {
+                    "run_id": pa.array(columns[0], pa.string()),
+                    "key": pa.array(columns[1], pa.string()),
+                    "value": pa.array(columns[2], pa.float64()),
+                    "timestamp": pa.array(columns[3], pa.int64()),
+                    "step": pa.array(columns[4], pa.int64()),
+                }
+            )
+            with registered(self.cursor, {"__points": points}):
+                self.cursor.execute("INSERT INTO meta.run_metrics SELECT * FROM __points")
+        # MLflow's latest point: the highest step, then the latest timestamp, then the largest
+        # value. The batch's best point per key is found here; the stored one is replaced only
+        # by a better point.
+        best: dict[str, Metric] = {}
+        for m in metrics:
+            held = best.get(m.key)
+            if held is None or (m.step, m.timestamp, m.value) > (held.step, held.timestamp, held.value):
+                best[m.key] = m
+        marks = ", ".join(["(?, ?, ?, ?, ?)"] * len(best))
+        self.cursor.execute(
+            f"""
+            INSERT INTO meta.run_latest_metrics VALUES {marks}
+            ON CONFLICT (run_id, key) DO UPDATE
+            SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step
+            WHERE excluded.step > run_latest_metrics.step
+               OR (excluded.step = run_latest_metrics.step AND excluded.timestamp > run_latest_metrics.timestamp)
+               OR (excluded.step = run_latest_metrics.step AND excluded.timestamp = run_latest_metrics.timestamp
+                   AND excluded.value > run_latest_metrics.value)
+            """,
+            [v for m in best.values() for v in (run_id, m.key, m.value, m.timestamp, m.step)],
         )
-        with registered(self.cursor, {"__points": points}):
-            self.cursor.execute(
-                "INSERT INTO meta.run_metrics SELECT run_id, key, value, timestamp, step FROM __points ORDER BY ord"
-            )
-            # MLflow's latest point: the highest step, then the latest timestamp, then the largest value.
-            self.cursor.execute(
-                """
-                INSERT OR REPLACE INTO meta.run_latest_metrics
-                SELECT run_id, key, value, timestamp, step FROM (
-                    SELECT *, row_number() OVER (
-                        PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC, value DESC
-                    ) AS rank
-                    FROM (
-                        SELECT run_id, key, value, timestamp, step FROM __points
-                        UNION ALL
-                        SELECT l.run_id, l.key, l.value, l.timestamp, l.step
-                        FROM meta.run_latest_metrics l
-                        WHERE l.run_id = ? AND l.key IN (SELECT key FROM __points)
-                    )
-                ) WHERE rank = 1
-                """,
-                [run_id],
-            )
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         rows = self.cursor.execute(
@@ -288,10 +313,21 @@ class TrackingStore:
         return [Metric(*r) for r in rows]
 
     def insert_inputs(self, run_id: str, inputs: Iterable[DatasetInput], when: int) -> None:
+        """Record datasets the run read; one already recorded (same name and digest) is not
+        recorded twice, as in MLflow."""
         for dataset in inputs:
             self.cursor.execute(
-                "INSERT INTO meta.run_inputs VALUES (?, ?, ?, ?, ?, ?)",
-                [run_id, dataset.name, dataset.digest, dataset.num_rows, dataset.context, when],
+                "INSERT INTO meta.run_inputs SELECT $run, $name, $digest, $rows, $context, $when "
+                "WHERE NOT EXISTS (SELECT 1 FROM meta.run_inputs "
+                "WHERE run_id = $run AND name = $name AND digest = $digest)",
+                {
+                    "run": run_id,
+                    "name": dataset.name,
+                    "digest": dataset.digest,
+                    "rows": dataset.num_rows,
+                    "context": dataset.context,
+                    "when": when,
+                },
             )
 
     def inputs(self, run_id: str) -> list[DatasetInput]:

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_authz
 import bench_lineage
 import bench_sql_frontend
+import bench_tracking
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()}, {platform.system()}"
     )
     failed = 0
-    for module in (bench_authz, bench_sql_frontend, bench_lineage):
+    for module in (bench_authz, bench_sql_frontend, bench_lineage, bench_tracking):
         print(f"\n== {module.__name__}", flush=True)
         failed |= module.main(["--quick"] if args.quick else [])
     return failed

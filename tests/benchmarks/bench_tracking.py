@@ -1,0 +1,206 @@
+"""Experiment tracking beside OSS MLflow (SQLite backend), in the same run.
+
+Three workloads: 100,000 metric points logged in batches of 1,000; 2,000 metrics logged one
+call each; ``search_runs`` with the issue's filter and order over 2,000 runs. MLflow is a
+benchmark-only extra (``pip install -e '.[bench]'``); without it, only our side runs.
+
+    python tests/benchmarks/bench_tracking.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import Timing, human, print_table, sample
+
+import catalog
+from catalog.tracking import Client
+from catalog.tracking.store import Metric
+
+FILTER = "metrics.test_accuracy > 0.8 and params.max_depth = '8'"
+ORDER = ["metrics.test_accuracy DESC"]
+
+
+@dataclass(frozen=True)
+class Size:
+    batch_points: int
+    batch_size: int
+    single_calls: int
+    runs: int
+    search_repeats: int
+
+
+FULL = Size(100_000, 1_000, 2_000, 2_000, 15)
+QUICK = Size(2_000, 500, 50, 40, 3)
+
+
+def accuracy(i: int) -> float:
+    return 0.5 + (i * 37 % 50) / 100
+
+
+def depth(i: int) -> str:
+    return str((4, 8, 12)[i % 3])
+
+
+def expected_matches(size: Size) -> int:
+    return sum(1 for i in range(size.runs) if accuracy(i) > 0.8 and depth(i) == "8")
+
+
+@dataclass(frozen=True)
+class SideResult:
+    batches: float
+    singles: float
+    search: Timing
+    matched: int
+
+
+def ours(size: Size, folder: Path) -> SideResult:
+    with catalog.connect(folder / "home", user="admin") as cat:
+        client = Client(cat)
+        experiment = client.create_experiment("/bench")
+        run_id = client.create_run(experiment).info.run_id
+        start = time.perf_counter()
+        for offset in range(0, size.batch_points, size.batch_size):
+            client.log_batch(
+                run_id,
+                metrics=[
+                    Metric("loss", 1.0 / (s + 1), 1_700_000_000_000 + s, s)
+                    for s in range(offset, offset + size.batch_size)
+                ],
+            )
+        batches = time.perf_counter() - start
+        start = time.perf_counter()
+        for i in range(size.single_calls):
+            client.log_metric(run_id, f"m{i}", float(i), step=0)
+        singles = time.perf_counter() - start
+        search_experiment = client.create_experiment("/bench-search")
+        for i in range(size.runs):
+            run = client.create_run(search_experiment, run_name=f"r{i}")
+            client.log_batch(
+                run.info.run_id, metrics=[Metric("test_accuracy", accuracy(i), 0, 0)], params={"max_depth": depth(i)}
+            )
+        found: list = []
+        search = sample(
+            "search",
+            lambda: found.append(
+                len(client.search_runs([search_experiment], FILTER, order_by=ORDER, max_results=size.runs))
+            ),
+            size.search_repeats,
+        )
+        return SideResult(batches, singles, search, found[-1])
+
+
+def mlflows(size: Size, folder: Path) -> SideResult | None:
+    try:
+        import mlflow
+        from mlflow.entities import Metric as MlflowMetric
+        from mlflow.entities import Param
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        return None
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("bench", artifact_location=(folder / "mlruns").as_uri())
+    run_id = client.create_run(experiment).info.run_id
+    start = time.perf_counter()
+    for offset in range(0, size.batch_points, size.batch_size):
+        client.log_batch(
+            run_id,
+            metrics=[
+                MlflowMetric("loss", 1.0 / (s + 1), 1_700_000_000_000 + s, s)
+                for s in range(offset, offset + size.batch_size)
+            ],
+        )
+    batches = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(size.single_calls):
+        client.log_metric(run_id, f"m{i}", float(i), step=0)
+    singles = time.perf_counter() - start
+    search_experiment = client.create_experiment("bench-search", artifact_location=(folder / "mlruns2").as_uri())
+    for i in range(size.runs):
+        run = client.create_run(search_experiment, run_name=f"r{i}")
+        client.log_batch(
+            run.info.run_id,
+            metrics=[MlflowMetric("test_accuracy", accuracy(i), 0, 0)],
+            params=[Param("max_depth", depth(i))],
+        )
+    found: list = []
+    search = sample(
+        "search",
+        lambda: found.append(
+            len(client.search_runs([search_experiment], FILTER, order_by=ORDER, max_results=size.runs))
+        ),
+        size.search_repeats,
+    )
+    return SideResult(batches, singles, search, found[-1])
+
+
+def run(size: Size, *, progress: bool = True) -> tuple[SideResult, SideResult | None]:
+    with tempfile.TemporaryDirectory(prefix="catalog-bench-tracking-") as tmp:
+        if progress:
+            print("  tracking: the catalog ...", flush=True)
+        mine = ours(size, Path(tmp))
+        if progress:
+            print("  tracking: MLflow (SQLite) ...", flush=True)
+        theirs = mlflows(size, Path(tmp))
+    return mine, theirs
+
+
+def report(size: Size, mine: SideResult, theirs: SideResult | None) -> None:
+    def ratio(a: float, b: float | None) -> str:
+        return "-" if b is None else f"{b / a:.1f}x"
+
+    rows = [
+        [
+            f"{size.batch_points:,} points in batches of {size.batch_size:,}",
+            human(mine.batches),
+            human(theirs.batches) if theirs else "not installed",
+            ratio(mine.batches, theirs.batches if theirs else None),
+        ],
+        [
+            f"{size.single_calls:,} metrics, one call each",
+            human(mine.singles),
+            human(theirs.singles) if theirs else "not installed",
+            ratio(mine.singles, theirs.singles if theirs else None),
+        ],
+        [
+            f"search_runs over {size.runs:,} runs (median)",
+            human(mine.search.median),
+            human(theirs.search.median) if theirs else "not installed",
+            ratio(mine.search.median, theirs.search.median if theirs else None),
+        ],
+    ]
+    print_table(
+        "Experiment tracking: the catalog beside MLflow (SQLite)",
+        ["workload", "catalog", "MLflow", "MLflow / catalog"],
+        rows,
+    )
+    print(
+        f"\nsearch matched {mine.matched} runs (expected {expected_matches(size)})"
+        + (f"; MLflow {theirs.matched}" if theirs else "")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    size = QUICK if args.quick else FULL
+    mine, theirs = run(size)
+    report(size, mine, theirs)
+    agree = mine.matched == expected_matches(size) and (theirs is None or theirs.matched == mine.matched)
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

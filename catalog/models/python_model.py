@@ -15,6 +15,7 @@ import inspect
 import shutil
 import sys
 import sysconfig
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -39,8 +40,8 @@ class PythonModelContext:
     artifacts: dict[str, str] = field(default_factory=dict)
 
 
-class PythonModel:
-    """Base class of custom models, as in MLflow: override ``predict`` (and ``load_context``).
+class PythonModel(ABC):
+    """Base class of custom models, as in MLflow: implement ``predict`` (and ``load_context``).
 
     Example::
 
@@ -52,14 +53,12 @@ class PythonModel:
                 return model_input + self.n
     """
 
-    def load_context(self, context: PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:  # noqa: B027 - optional hook, as in MLflow
         """Called once when the model is loaded, before the first ``predict``; read artifacts here."""
 
+    @abstractmethod
     def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         """Return predictions for ``model_input`` (a DataFrame, or an array for tensor signatures)."""
-        raise NotImplementedError(
-            f"{type(self).__qualname__} must implement predict(context, model_input, params=None)"
-        )
 
 
 def save(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -69,3 +70,23 @@ def world(admin: Catalog, connect: Callable[[str], Catalog]) -> dict[str, Catalo
     ):
         admin.sql(statement)
     return {"admin": admin, "alice": connect("alice"), "bob": connect("bob")}
+
+
+def build_home(folder: Path, statements: Iterable[str]) -> Path:
+    """A home at ``folder/home`` made by running ``statements`` as its admin: a template that
+    session-scoped fixtures build once and tests copy (``copy_home``)."""
+    path = folder / "home"
+    builder = catalog.connect(path, user="admin")
+    try:
+        for statement in statements:
+            builder.sql(statement)
+    finally:
+        builder.close()
+    return path
+
+
+def copy_home(template: Path, tmp_path: Path) -> Path:
+    """A fresh, private copy of a template home for one test."""
+    path = tmp_path / "home"
+    shutil.copytree(template, path)
+    return path

@@ -9,7 +9,6 @@ action rather than by position.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import build_home, copy_home
 
 import catalog
 from catalog.api import Catalog
@@ -42,22 +42,13 @@ WORLD = (
 
 @pytest.fixture(scope="session")
 def audit_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("audit") / "home"
-    builder = catalog.connect(path, user="admin")
-    try:
-        for statement in WORLD:
-            builder.sql(statement)
-    finally:
-        builder.close()
-    return path
+    return build_home(tmp_path_factory.mktemp("audit"), WORLD)
 
 
 @pytest.fixture
 def home(tmp_path: Path, audit_template: Path) -> Path:
     """Overrides conftest's ``home``: a fresh copy of the prepared world for every test."""
-    path = tmp_path / "home"
-    shutil.copytree(audit_template, path)
-    return path
+    return copy_home(audit_template, tmp_path)
 
 
 @pytest.fixture(autouse=True)

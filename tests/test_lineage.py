@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import build_home, copy_home
 
 import catalog
 from catalog.api import Catalog
@@ -91,22 +91,13 @@ COLUMN_LINEAGE_COLUMNS = [
 
 @pytest.fixture(scope="session")
 def lineage_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("lineage") / "home"
-    builder = catalog.connect(path, user="admin")
-    try:
-        for statement in WORLD:
-            builder.sql(statement)
-    finally:
-        builder.close()
-    return path
+    return build_home(tmp_path_factory.mktemp("lineage"), WORLD)
 
 
 @pytest.fixture
 def home(tmp_path: Path, lineage_template: Path) -> Path:
     """Overrides conftest's ``home``: a fresh copy of the prepared world for every test."""
-    path = tmp_path / "home"
-    shutil.copytree(lineage_template, path)
-    return path
+    return copy_home(lineage_template, tmp_path)
 
 
 @pytest.fixture

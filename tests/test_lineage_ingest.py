@@ -9,7 +9,6 @@ writer holds USE CATALOG on main, USE SCHEMA on main.ml and MODIFY on main.ml.ev
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import build_home, copy_home
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import column_lineage_dataset, schema_dataset
 from openlineage.client.serde import Serde
@@ -52,22 +52,13 @@ MiB = 1024 * 1024
 
 @pytest.fixture(scope="session")
 def ingest_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ingest") / "home"
-    builder = catalog.connect(path, user="admin")
-    try:
-        for statement in WORLD:
-            builder.sql(statement)
-    finally:
-        builder.close()
-    return path
+    return build_home(tmp_path_factory.mktemp("ingest"), WORLD)
 
 
 @pytest.fixture
 def home(tmp_path: Path, ingest_template: Path) -> Path:
     """Overrides conftest's ``home``: a fresh copy of the prepared world for every test."""
-    path = tmp_path / "home"
-    shutil.copytree(ingest_template, path)
-    return path
+    return copy_home(ingest_template, tmp_path)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import build_home, copy_home
 
 import catalog
 from catalog.api import Catalog
@@ -50,22 +51,13 @@ WORLD = (
 
 @pytest.fixture(scope="session")
 def world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("privileges") / "home"
-    builder = catalog.connect(path, user="admin")
-    try:
-        for statement in WORLD:
-            builder.sql(statement)
-    finally:
-        builder.close()
-    return path
+    return build_home(tmp_path_factory.mktemp("privileges"), WORLD)
 
 
 @pytest.fixture
 def home(tmp_path: Path, world_template: Path) -> Path:
     """Overrides conftest's ``home``: a fresh copy of the prepared world for every test."""
-    path = tmp_path / "home"
-    shutil.copytree(world_template, path)
-    return path
+    return copy_home(world_template, tmp_path)
 
 
 Opener = Callable[[tuple[str, ...], str], Catalog]

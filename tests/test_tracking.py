@@ -17,7 +17,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from urllib.request import url2pathname
 import numpy as np
 import pytest
 import yaml
+from conftest import build_home, copy_home
 
 import catalog
 from catalog import tracking
@@ -54,22 +54,13 @@ WORLD = (
 
 @pytest.fixture(scope="session")
 def world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tracking") / "home"
-    builder = catalog.connect(path, user="admin")
-    try:
-        for statement in WORLD:
-            builder.sql(statement)
-    finally:
-        builder.close()
-    return path
+    return build_home(tmp_path_factory.mktemp("tracking"), WORLD)
 
 
 @pytest.fixture
 def home(tmp_path: Path, world_template: Path) -> Path:
     """Overrides conftest's ``home``: a fresh copy of the prepared world for every test."""
-    path = tmp_path / "home"
-    shutil.copytree(world_template, path)
-    return path
+    return copy_home(world_template, tmp_path)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pandas as pd
 from catalog.lineage.graph import LineageGraph
 
 CreateMode = Literal["error", "ignore", "overwrite"]
-WriteMode = Literal["append", "overwrite"]
+WriteMode = Literal["append", "overwrite", "merge"]
 
 
 class PolicyFiles(ABC):
@@ -120,10 +120,13 @@ class Catalog(ABC):
 
     @abstractmethod
     def write_table(self, name: str, df: pd.DataFrame, mode: WriteMode = "append") -> int:
-        """Append rows to, or overwrite the rows of, a managed table; returns rows written.
+        """Append rows to, overwrite the rows of, or merge rows into a managed table; returns
+        rows written.
 
         Columns are matched by name; a column the table lacks is an error (SCHEMA_MISMATCH).
-        Needs USE CATALOG, USE SCHEMA and MODIFY.
+        ``merge`` upserts by the table's primary key (feature tables); a frame with null or
+        repeated keys is refused whole (PRIMARY_KEY_VIOLATION). Needs USE CATALOG, USE SCHEMA
+        and MODIFY.
         """
 
     @property

@@ -9,23 +9,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
 from catalog.authz.index import Decision
 
 SERVICE_NAME = "unityCatalog"
-
-_INSERT = """
-INSERT INTO meta.audit_log VALUES (
-    ?, ?, ?, ?, ?, ?, ?,
-    {'email': ?, 'subject_name': ?},
-    ?, ?, ?,
-    map(?::VARCHAR[], ?::VARCHAR[]),
-    {'status_code': ?, 'error_message': ?, 'result': ?},
-    ?, ?
-)
-"""
+TABLE = "meta.audit_log"
 
 
 @dataclass
@@ -46,32 +37,58 @@ class AuditEvent:
 
 
 def record(cursor: duckdb.DuckDBPyConnection, workspace_id: str, event: AuditEvent) -> str:
-    """Insert one audit row on ``cursor`` (inside the caller's transaction) and return its id."""
+    """Insert one audit row on ``cursor`` (inside the caller's transaction) and return its id.
+
+    For a one-off row; a session that records a row per call keeps an :class:`AuditLog`."""
+    return AuditLog(cursor).record(workspace_id, event)
+
+
+class AuditLog:
+    """Writes audit rows on one cursor, each inside the caller's transaction.
+
+    It keeps a DuckDB appender on the cursor: a row goes in as values, without parsing and
+    planning an INSERT for every call (about a fifth of what a row costs). Nothing is held
+    back: :meth:`record` flushes its row before it returns, so the row commits or rolls back
+    with the caller's transaction like any other statement of it.
+    """
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = cursor
+        self._appender: duckdb.Appender | None = None
+
+    def record(self, workspace_id: str, event: AuditEvent) -> str:
+        """Insert one audit row (inside the caller's transaction) and return its id."""
+        event_id, row = _row(workspace_id, event)
+        if self._appender is None:
+            self._appender = self.cursor.appender(TABLE)
+        try:
+            self._appender.append_row(*row)
+            self._appender.flush()
+        except BaseException:
+            self._appender = None  # a failed row must not ride along with the next one
+            raise
+        return event_id
+
+
+def _row(workspace_id: str, event: AuditEvent) -> tuple[str, tuple[Any, ...]]:
+    """The event's id and its row, in the column order of meta.audit_log."""
     event_id = uuid.uuid4().hex
     stamp = datetime.now(UTC)
     params = {k: str(v) for k, v in event.request_params.items() if v is not None}
-    cursor.execute(
-        _INSERT,
-        [
-            event_id,
-            stamp,
-            stamp.date(),
-            workspace_id,
-            event.source_ip_address,
-            event.user_agent,
-            event.session_id,
-            event.principal,
-            event.principal,
-            event.service_name,
-            event.action_name,
-            uuid.uuid4().hex,
-            list(params),
-            list(params.values()),
-            event.status_code,
-            event.error_message,
-            event.result,
-            "ACCOUNT_LEVEL" if event.service_name == "accounts" else "WORKSPACE_LEVEL",
-            [str(d) for d in event.decisions],
-        ],
+    return event_id, (
+        event_id,
+        stamp,
+        stamp.date(),
+        workspace_id,
+        event.source_ip_address,
+        event.user_agent,
+        event.session_id,
+        {"email": event.principal, "subject_name": event.principal},
+        event.service_name,
+        event.action_name,
+        uuid.uuid4().hex,
+        {"key": list(params), "value": list(params.values())},
+        {"status_code": event.status_code, "error_message": event.error_message, "result": event.result},
+        "ACCOUNT_LEVEL" if event.service_name == "accounts" else "WORKSPACE_LEVEL",
+        [str(d) for d in event.decisions],
     )
-    return event_id

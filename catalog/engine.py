@@ -170,6 +170,7 @@ class Session:
                 error_code="PRINCIPAL_DOES_NOT_EXIST",
             )
         self.cursor = engine.db.cursor()
+        self._audit_log = audit.AuditLog(self.cursor)
         self.session_id = uuid.uuid4().hex
         self.source_ip_address = source_ip_address
         self.user_agent = user_agent
@@ -205,6 +206,7 @@ class Session:
             if writes:  # a write must decide against the latest picture, taken under the lock
                 snapshot, authz = self.engine.state()
             ctx = Context(self.principal, snapshot, authz, self.cursor, self.current_catalog, self.current_schema)
+            ctx.home = self.engine.home
             if lineage is not None:
                 ctx.lineage = self._write_run(lineage, action_name, params)
             events = []
@@ -234,6 +236,7 @@ class Session:
                 raise
             if ctx.metadata_changed:
                 self.engine.invalidate()
+        ctx.run_after_commit()
         self.forward(events)
         self.current_catalog, self.current_schema = ctx.current_catalog, ctx.current_schema
         return result
@@ -269,8 +272,7 @@ class Session:
     def _record(
         self, ctx: Context, action: str, params: dict[str, str], status: int, error: str | None, result: str | None
     ) -> None:
-        audit.record(
-            self.cursor,
+        self._audit_log.record(
             self.engine.workspace_id,
             audit.AuditEvent(
                 principal=self.principal,

@@ -23,6 +23,7 @@ class SecurableType(StrEnum):
     VIEW = "VIEW"
     MODEL = "MODEL"
     FUNCTION = "FUNCTION"
+    EXPERIMENT = "EXPERIMENT"  # an MLflow experiment, named by a workspace path
 
     @property
     def depth(self) -> int:
@@ -34,6 +35,11 @@ class SecurableType(StrEnum):
         """The word used in messages: 'table', 'schema', ..."""
         return self.value.lower()
 
+    @property
+    def a_label(self) -> str:
+        """The word with its article: 'a table', 'an experiment'."""
+        return f"{'an' if self.label[0] in 'aeiou' else 'a'} {self.label}"
+
 
 _DEPTH = {
     SecurableType.METASTORE: 0,
@@ -43,6 +49,7 @@ _DEPTH = {
     SecurableType.VIEW: 3,
     SecurableType.MODEL: 3,
     SecurableType.FUNCTION: 3,
+    SecurableType.EXPERIMENT: 0,  # a path such as /Shared/churn, not a dotted name
 }
 
 # Tables and views share one namespace inside a schema, as in Unity Catalog.
@@ -52,6 +59,9 @@ RELATION_TYPES = frozenset({SecurableType.TABLE, SecurableType.VIEW})
 class Privilege(StrEnum):
     ALL_PRIVILEGES = "ALL PRIVILEGES"
     BROWSE = "BROWSE"
+    CAN_EDIT = "CAN EDIT"
+    CAN_MANAGE = "CAN MANAGE"
+    CAN_READ = "CAN READ"
     CREATE_CATALOG = "CREATE CATALOG"
     CREATE_FUNCTION = "CREATE FUNCTION"
     CREATE_MODEL = "CREATE MODEL"
@@ -110,18 +120,30 @@ GRANTABLE: dict[SecurableType, frozenset[Privilege]] = {
     T.VIEW: frozenset({P.ALL_PRIVILEGES, P.MANAGE, P.SELECT}),
     T.MODEL: frozenset({P.ALL_PRIVILEGES, P.EXECUTE, P.MANAGE}),
     T.FUNCTION: frozenset({P.ALL_PRIVILEGES, P.EXECUTE, P.MANAGE}),
+    # Experiments have Databricks' permission levels instead of Unity Catalog privileges.
+    T.EXPERIMENT: frozenset({P.CAN_READ, P.CAN_EDIT, P.CAN_MANAGE}),
+}
+
+# Permission levels that include lower ones: CAN MANAGE > CAN EDIT > CAN READ. The matcher of
+# policies/model.conf states the same implications.
+INCLUDES: dict[Privilege, frozenset[Privilege]] = {
+    P.CAN_MANAGE: frozenset({P.CAN_EDIT, P.CAN_READ}),
+    P.CAN_EDIT: frozenset({P.CAN_READ}),
 }
 
 
 def implies(held: str, wanted: Privilege) -> bool:
     """Whether holding ``held`` (a privilege name) satisfies a request for ``wanted``.
 
-    ``ALL PRIVILEGES`` covers everything except MANAGE, which must be granted on its own.
-    Ownership is handled by the authorizer, not here.
+    ``ALL PRIVILEGES`` covers everything except MANAGE, which must be granted on its own;
+    an experiment's permission level covers the levels below it (``INCLUDES``). Ownership is
+    handled by the authorizer, not here.
     """
     if held == wanted:
         return True
-    return held == P.ALL_PRIVILEGES and wanted != P.MANAGE
+    if held == P.ALL_PRIVILEGES:
+        return wanted != P.MANAGE
+    return wanted in INCLUDES.get(held, frozenset())
 
 
 def parse_privilege(text: str) -> Privilege:
@@ -147,7 +169,7 @@ class Securable:
 
     id: str
     type: SecurableType
-    full_name: FullName | None  # None for the metastore
+    full_name: FullName | None  # None for the metastore and experiments
     parent_id: str | None
     owner: str
     comment: str | None = None
@@ -158,24 +180,41 @@ class Securable:
     storage_name: str | None = None  # physical DuckDB table of a managed table
     definition: str | None = None  # SQL text of a view
     properties: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    path: str | None = None  # an experiment's workspace path, e.g. /Shared/churn
 
     @property
     def key(self) -> str:
-        """The object key shown in SHOW GRANTS and written in policy files."""
+        """The object key shown in SHOW GRANTS: the full name, or an experiment's path."""
+        if self.path is not None:
+            return self.path
         return str(self.full_name) if self.full_name else ""
 
     @property
     def policy_key(self) -> str:
-        """``type:name``: the object field of a casbin policy line."""
+        """``type:name``: the object field of a casbin policy line (``experiment:/Shared/churn``)."""
+        if self.path is not None:
+            return f"{self.type.label}:{self.path}"
         kind = "table" if self.type in RELATION_TYPES else self.type.label
         return f"{kind}:{self.full_name}" if self.full_name else "metastore"
+
+    @property
+    def sql_name(self) -> str:
+        """How SQL names it after ON or ALTER: ``METASTORE``, ``TABLE main.ml.churn``,
+        ``EXPERIMENT `/Shared/churn```."""
+        if self.type is SecurableType.METASTORE:
+            return "METASTORE"
+        if self.path is not None:
+            return f"{self.type.value} `{self.path}`"  # experiment paths never hold a backtick
+        return f"{self.type.value} {self.full_name.quoted()}"
 
     @property
     def is_system(self) -> bool:
         return bool(self.full_name) and self.full_name.catalog == SYSTEM_CATALOG
 
     def describe(self) -> str:
-        """'table main.ml.churn' for messages."""
+        """'table main.ml.churn' (or 'experiment /Shared/churn') for messages."""
+        if self.path is not None:
+            return f"{self.type.label} {self.path}"
         return f"{self.type.label} {self.full_name}" if self.full_name else "the metastore"
 
 
@@ -189,7 +228,9 @@ class Action:
     ``needs_usage`` adds USE CATALOG on the target's catalog and USE SCHEMA on its schema
     (Unity Catalog's rule for reaching anything inside them). ``usage_of_target`` says whether
     a catalog or schema target needs USE on itself too: creating a table in a schema does, while
-    managing the schema needs USE only on its parent catalog.
+    managing the schema needs USE only on its parent catalog. ``privilege_on`` names another
+    privilege for some securable types: managing an experiment needs CAN MANAGE, its
+    permission level, since MANAGE cannot be granted on it.
     """
 
     name: str
@@ -197,6 +238,11 @@ class Action:
     needs_usage: bool = True
     usage_of_target: bool = True
     description: str = ""
+    privilege_on: dict[SecurableType, Privilege] = field(default_factory=dict, compare=False, hash=False)
+
+    def privilege_for(self, kind: SecurableType) -> Privilege:
+        """The privilege this action needs on a target of type ``kind``."""
+        return self.privilege_on.get(kind, self.privilege)
 
 
 A = Action
@@ -212,6 +258,24 @@ ACTIONS: dict[str, Action] = {
         A("create_table", P.CREATE_TABLE, description="create a table or view in a schema"),
         A("create_model", P.CREATE_MODEL, description="create a registered model in a schema"),
         A("execute", P.EXECUTE, description="load or run a model or function"),
-        A("manage", P.MANAGE, usage_of_target=False, description="drop, rename, comment on, change owner, grant"),
+        A(
+            "manage",
+            P.MANAGE,
+            usage_of_target=False,
+            privilege_on={T.EXPERIMENT: P.CAN_MANAGE},
+            description="drop, rename, comment on, change owner, grant",
+        ),
+        A(
+            "read_experiment",
+            P.CAN_READ,
+            needs_usage=False,
+            description="read an experiment, its runs, metrics and artifacts",
+        ),
+        A(
+            "edit_experiment",
+            P.CAN_EDIT,
+            needs_usage=False,
+            description="create runs in an experiment; log to, tag, delete and restore its runs",
+        ),
     )
 }

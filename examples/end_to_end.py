@@ -1,5 +1,6 @@
 """End to end on an embedded catalog: tables, users and groups, grants, denials, audit, lineage,
-policy files.
+policy files, experiment tracking with autolog, the governed model registry, feature tables
+and batch scoring.
 
 Run it from the repository root (the README's first command does):
 
@@ -20,7 +21,7 @@ import pandas as pd
 import catalog
 from catalog.cli.output import print_frame
 
-DATABASE_FILES = {"catalog.duckdb", "catalog.duckdb.wal"}
+HOME_ENTRIES = {"catalog.duckdb", "catalog.duckdb.wal", "artifacts", "models"}  # what a demo home holds
 
 
 def step(title: str) -> None:
@@ -29,7 +30,7 @@ def step(title: str) -> None:
 
 def fresh_home(path: Path) -> Path:
     if path.exists():
-        if not path.is_dir() or not {p.name for p in path.iterdir()} <= DATABASE_FILES:
+        if not path.is_dir() or not {p.name for p in path.iterdir()} <= HOME_ENTRIES:
             sys.exit(f"{path} exists and is not a demo catalog home; pass another folder.")
         shutil.rmtree(path)
     return path
@@ -156,9 +157,131 @@ def main() -> None:
     admin.policy.apply(edited)
     print(f"  bob now reads {len(bob.read_table('main.ml.churn_training'))} training rows")
 
+    train_and_register(home, admin, alice, bob)
+    features_and_scoring(home, admin, customers)
+
     for cat in (bob, alice, admin):
         cat.close()
     print(f'\nDone. Explore it yourself:  catalog --home {home} --user alice sql "SHOW GRANTS ON SCHEMA main.ml"')
+
+
+def train_and_register(home: Path, admin: catalog.Catalog, alice: catalog.Catalog, bob: catalog.Catalog) -> None:
+    """Experiment tracking, autolog and the governed model registry, as alice."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.model_selection import train_test_split
+
+    from catalog import tracking
+
+    step("alice trains with autolog: params, training metrics, the model and the table it read")
+    admin.sql("GRANT CREATE MODEL ON SCHEMA main.ml TO analysts")
+    scientist = catalog.connect(home, user="alice")  # the module-level tracking calls act as alice
+    frame = scientist.read_table("main.ml.churn_training")
+    X = frame[["tenure_months", "monthly_charges", "avg_session_minutes"]]
+    X_train, X_test, y_train, y_test = train_test_split(X, frame["churned"], test_size=0.25, random_state=0)
+    tracking.set_experiment("/Shared/churn")
+    tracking.autolog()
+    runs = []
+    for depth in (3, 8):
+        with tracking.start_run(run_name=f"rf-depth-{depth}") as run:
+            model = RandomForestClassifier(n_estimators=50, max_depth=depth, random_state=0).fit(X_train, y_train)
+            tracking.log_metric("test_accuracy", float(model.score(X_test, y_test)))
+        runs.append(run.info.run_id)
+    tracking.autolog(disable=True)
+    best = tracking.search_runs(
+        experiment_names=["/Shared/churn"],
+        filter_string="metrics.test_accuracy > 0.5",
+        order_by=["metrics.test_accuracy DESC"],
+    )
+    print_frame(best[["run_id", "params.max_depth", "metrics.training_accuracy_score", "metrics.test_accuracy"]])
+
+    step("The best run's model becomes version 1 of main.ml.churn_model, alias 'champion'")
+    version = tracking.register_model(f"runs:/{best['run_id'].iloc[0]}/model", "main.ml.churn_model")
+    client = tracking.Client()
+    client.set_registered_model_alias("main.ml.churn_model", "champion", version.version)
+    champion = catalog.models.load_model("models:/main.ml.churn_model@champion")  # checksums verified
+    print(f"  version {version.version} predicts {champion.predict(X_test.head(5)).tolist()} for 5 customers")
+    print_frame(
+        alice.sql("SELECT full_name, owner, latest_version, aliases FROM system.information_schema.registered_models")
+    )
+
+    step("Lineage runs from the tables to the model; bob needs EXECUTE to load it")
+    print_frame(
+        admin.sql("""
+        SELECT source_table_full_name AS source, target_table_full_name AS target, target_type
+        FROM system.access.table_lineage WHERE target_type = 'MODEL'
+    """)
+    )
+    try:
+        catalog.models.load_model("models:/main.ml.churn_model@champion", cat=bob)
+    except catalog.PermissionDenied as denied:
+        print(f"  {denied}")
+    admin.sql("GRANT EXECUTE ON MODEL main.ml.churn_model TO bob")
+    print(f"  after GRANT EXECUTE: bob loads version {version.version}")
+    catalog.models.load_model("models:/main.ml.churn_model@champion", cat=bob)
+    scientist.close()
+
+
+def features_and_scoring(home: Path, admin: catalog.Catalog, customers: pd.DataFrame) -> None:
+    """A feature table over time, a point-in-time training set, a model that carries its feature
+    spec, and batch scoring from keys alone, as alice."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from catalog import tracking
+    from catalog.features import FeatureEngineeringClient, FeatureLookup
+
+    step("Feature tables: a primary key and a timestamp key; training sets join point in time")
+    admin.sql("GRANT CREATE TABLE, MODIFY ON SCHEMA main.ml TO analysts")
+    scientist = catalog.connect(home, user="alice")
+    fe = FeatureEngineeringClient(scientist)
+    rng = np.random.default_rng(11)
+    months = pd.date_range("2026-01-01", periods=6, freq="MS")
+    history = pd.DataFrame(
+        [
+            {"customer_id": cid, "ts": month, "sessions": float(rng.poisson(8 if churned else 15))}
+            for cid, churned in zip(customers.customer_id, customers.churned, strict=True)
+            for month in months
+        ]
+    )
+    fe.create_table(
+        name="main.ml.customer_activity",
+        primary_keys=["customer_id"],
+        timestamp_keys=["ts"],
+        df=history,
+        description="Monthly sessions per customer",
+    )
+    events = customers[["customer_id", "churned"]].assign(ts=pd.Timestamp("2026-04-15"))
+    training_set = fe.create_training_set(
+        df=events,
+        feature_lookups=[
+            FeatureLookup(table_name="main.ml.customer_activity", lookup_key="customer_id", timestamp_lookup_key="ts")
+        ],
+        label="churned",
+        exclude_columns=["customer_id", "ts"],
+    )
+    train = training_set.load_df()  # each event gets the April 1 values: nothing from after April 15
+    print(f"  training set: {len(train)} rows, columns {list(train.columns)}")
+    with tracking.start_run(run_name="activity-rf"):
+        model = RandomForestClassifier(n_estimators=50, max_depth=4, random_state=0)
+        model.fit(train[["sessions"]], train["churned"])
+        info = fe.log_model(
+            model=model,
+            artifact_path="model",
+            flavor="sklearn",
+            training_set=training_set,
+            registered_model_name="main.ml.activity_model",
+        )
+
+    step("score_batch: keys in, features looked up, predictions out; the scored table has lineage")
+    ids = customers[["customer_id"]].assign(ts=pd.Timestamp("2026-06-30"))
+    scored = fe.score_batch(model_uri=f"models:/main.ml.activity_model/{info.registered_model_version}", df=ids)
+    scientist.create_table("main.ml.churn_scored", scored)
+    print_frame(
+        scientist.sql("SELECT prediction, count(*) AS customers FROM main.ml.churn_scored GROUP BY 1 ORDER BY 1")
+    )
+    graph = admin.lineage.upstream("main.ml.churn_scored")
+    print_frame(graph.nodes_frame())
+    print(f"  online lookup: {fe.lookup_features('main.ml.customer_activity', [1, 2]).to_dict('records')}")
+    scientist.close()
 
 
 if __name__ == "__main__":

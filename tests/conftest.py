@@ -35,6 +35,21 @@ def connect(home: Path) -> Iterator[Callable[[str], Catalog]]:
 
 
 @pytest.fixture
+def tracking_state(connect: Callable[[str], Catalog]) -> Iterator[None]:
+    """No active experiment or run before or after a test (tracking state is per thread). Depends
+    on ``connect`` so that runs a test leaves active are ended while their connection is open.
+    Modules that track use it with ``pytestmark = pytest.mark.usefixtures("tracking_state")``."""
+    from catalog import tracking
+
+    tracking._state.runs.clear()
+    tracking._state.experiment_id = None
+    yield
+    while tracking.active_run() is not None:
+        tracking.end_run()
+    tracking._state.experiment_id = None
+
+
+@pytest.fixture
 def admin(connect: Callable[[str], Catalog]) -> Catalog:
     """The metastore admin of a new home (the user who creates it)."""
     return connect("admin")

@@ -2,7 +2,8 @@
 
 Random metastores (hierarchy, users, nested groups, owners, grants) are built as snapshots; for
 every user, securable and applicable privilege, GrantIndex.decide must equal
-casbin.Enforcer.enforce on the exported policy.
+casbin.Enforcer.enforce on the exported policy. Experiments (named by paths, with the permission
+levels CAN READ < CAN EDIT < CAN MANAGE) hang under the metastore beside the catalogs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from catalog.store.snapshot import Snapshot
 
 USERS = [f"u{i}" for i in range(4)]
 GROUPS = [f"g{i}" for i in range(3)]
+# Paths as users write them: spaces, dots and colons must not confuse keys or the matcher.
+EXPERIMENT_PATHS = ["/Shared/churn", "/Users/u0/churn model", "/Shared/main.ml.t0", "/Shared/a:b"]
+LEVELS = frozenset({Privilege.CAN_READ, Privilege.CAN_EDIT, Privilege.CAN_MANAGE})
 
 
 @st.composite
@@ -41,10 +45,12 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
                 securables.append(
                     Securable(f"{schema.id}t{t}", kind, schema_name.child(f"t{t}"), schema.id, draw(owners))
                 )
+    for e, path in enumerate(draw(st.lists(st.sampled_from(EXPERIMENT_PATHS), max_size=3, unique=True))):
+        securables.append(Securable(f"e{e}", SecurableType.EXPERIMENT, None, "m", draw(owners), path=path))
     # Acyclic nesting: a group may only contain groups with a higher number.
     memberships = [(g, u) for g in GROUPS for u in USERS if draw(st.booleans())]
     memberships += [(GROUPS[i], GROUPS[j]) for i in range(3) for j in range(i + 1, 3) if draw(st.booleans())]
-    grant_count = draw(st.integers(0, 12))
+    grant_count = draw(st.integers(0, 14))
     grants = []
     for _ in range(grant_count):
         securable = draw(st.sampled_from(securables))
@@ -61,7 +67,9 @@ def test_index_matches_casbin(snapshot: Snapshot) -> None:
     enforcer = build_enforcer(policy_of(snapshot))
     for user in USERS:
         for securable in snapshot.by_id.values():
-            for privilege in sorted(GRANTABLE[securable.type] | {Privilege.MANAGE}):
+            # Every type is also asked for the experiment levels, so the implications between
+            # them are compared where they must not apply too.
+            for privilege in sorted(GRANTABLE[securable.type] | {Privilege.MANAGE} | LEVELS):
                 ours = index.decide(user, securable, privilege).allowed
                 theirs = enforcer.enforce(user, securable.policy_key, privilege.value)
                 assert ours == theirs, (user, securable.policy_key, privilege.value)

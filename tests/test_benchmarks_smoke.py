@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
 
 import bench_authz
+import bench_feature_pit
 import bench_lineage
 import bench_sql_frontend
 import bench_tracking
@@ -52,7 +53,20 @@ def test_the_tracking_benchmark_finds_what_the_filter_should(capsys):
     size = bench_tracking.QUICK
     mine, theirs = bench_tracking.run(size, progress=False)
     assert mine.matched == bench_tracking.expected_matches(size) > 0
+    assert bench_tracking.stored_as_logged(size, mine)
     if theirs is not None:  # MLflow is a benchmark-only extra: compared when installed
         assert theirs.matched == mine.matched
     bench_tracking.report(size, mine, theirs)
     assert "search_runs" in capsys.readouterr().out
+
+
+def test_the_feature_join_returns_what_duckdb_and_pandas_return(capsys):
+    size = bench_feature_pit.QUICK
+    results = bench_feature_pit.run(size, progress=False)
+    training = results.training
+    assert training.rows == size.label_rows
+    assert training.raw_agrees and training.pk_agrees and training.pandas_agrees
+    assert 0 < training.matched_share < 1
+    assert all(r.agree and len(r.ours.samples) == size.lookups for r in results.serving)
+    bench_feature_pit.report(size, results)
+    assert "Point-in-time join" in capsys.readouterr().out

@@ -216,6 +216,20 @@ FORMS = [
     ("SHOW GRANTS `app-service` ON MODEL main.ml.m", ShowGrants, "MODEL", None),
     ("SHOW GRANTS ON main.ml.t", ShowGrants, "TABLE", "SHOW GRANTS ON TABLE main.ml.t"),
     ("SHOW GRANT ON VIEW main.ml.v", ShowGrants, "VIEW", "SHOW GRANTS ON VIEW main.ml.v"),
+    # -- experiments: a path, backquoted or as a string ------------------------------------------
+    ("GRANT CAN READ ON EXPERIMENT `/Shared/churn` TO alice", exp.Grant, "EXPERIMENT", None),
+    ("GRANT CAN EDIT ON EXPERIMENT '/Shared/churn' TO `data-scientists`", exp.Grant, "EXPERIMENT", None),
+    ("GRANT CAN MANAGE, CAN READ ON EXPERIMENT `/Users/a@x.com/churn model` TO bob", exp.Grant, "EXPERIMENT", None),
+    ("REVOKE CAN MANAGE ON EXPERIMENT `/Shared/churn` FROM bob, `data-scientists`", exp.Revoke, "EXPERIMENT", None),
+    ("SHOW GRANTS ON EXPERIMENT `/Shared/churn`", ShowGrants, "EXPERIMENT", None),
+    ("SHOW GRANTS alice ON EXPERIMENT '/Shared/churn'", ShowGrants, "EXPERIMENT", None),
+    ("ALTER EXPERIMENT `/Shared/churn` OWNER TO bob", SetOwner, "EXPERIMENT", None),
+    (
+        "ALTER EXPERIMENT '/Shared/churn' SET OWNER TO `data-scientists`",
+        SetOwner,
+        "EXPERIMENT",
+        "ALTER EXPERIMENT '/Shared/churn' OWNER TO `data-scientists`",
+    ),
 ]
 FORM_IDS = [row[0] for row in FORMS]
 
@@ -264,6 +278,13 @@ def test_statement_prints_back_as_databricks_sql(text, node, kind, printed):
             ["analysts", "app-service"],
         ),
         ("REVOKE ALL PRIVILEGES ON VIEW main.ml.v FROM bob", ["ALL PRIVILEGES"], "main.ml.v", ["bob"]),
+        (
+            "GRANT CAN EDIT, CAN READ ON EXPERIMENT `/Shared/churn` TO `data-scientists`",
+            ["CAN EDIT", "CAN READ"],
+            "`/Shared/churn`",
+            ["data-scientists"],
+        ),
+        ("REVOKE CAN MANAGE ON EXPERIMENT '/Shared/churn' FROM bob", ["CAN MANAGE"], "'/Shared/churn'", ["bob"]),
     ],
 )
 def test_grant_and_revoke_keep_each_privilege_and_principal(text, privileges, securable, principals):
@@ -304,6 +325,7 @@ def test_alter_group_keeps_every_member(text, action, members):
         ("SHOW GRANTS `alice@example.com` ON SCHEMA main.ml", "alice@example.com", "main.ml"),
         ("SHOW GRANTS `app-service` ON CATALOG main", "app-service", "main"),
         ("SHOW GRANTS analysts ON METASTORE", "analysts", None),
+        ("SHOW GRANTS alice ON EXPERIMENT `/Shared/a b`", "alice", "`/Shared/a b`"),
     ],
 )
 def test_show_grants_keeps_principal_and_target(text, principal, target):
@@ -358,6 +380,9 @@ def test_a_script_parses_into_one_tree_per_statement():
         ("ALTER GROUP g ADD alice", 1, "alice"),
         ("ALTER GROUP g DROP USER alice", 1, None),
         ("COMMENT ON TABLE t 'x'", 1, None),
+        ("GRANT CAN READ ON EXPERIMENT /Shared/churn TO alice", 1, "/"),  # a path is quoted
+        ("GRANT CAN READ ON EXPERIMENT churn TO alice", 1, "churn"),
+        ("SHOW GRANTS ON EXPERIMENT", 1, None),
         ("SELECT 'abc", 1, None),  # an unterminated string fails in the tokenizer, not the parser
     ],
 )
@@ -413,6 +438,14 @@ def test_empty_text_is_refused(text):
     with pytest.raises(catalog.SqlError) as raised:
         parse(text)
     assert raised.value.error_code == "PARSE_EMPTY_STATEMENT"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["SELECT 1; -- done", "SELECT 1;\n-- a closing note\n", "SELECT 1; /* end */", "-- first\nSELECT 1;"],
+)
+def test_comments_around_statements_are_not_statements(text):
+    assert [tree.sql(comments=False) for tree in parse(text)] == ["SELECT 1"]
 
 
 @pytest.fixture(scope="module")

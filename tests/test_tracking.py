@@ -69,16 +69,7 @@ def world(connect: Callable[[str], Catalog]) -> dict[str, Catalog]:
     return {user: connect(user) for user in ("admin", "alice", "bob")}
 
 
-@pytest.fixture(autouse=True)
-def tracking_state(connect: Callable[[str], Catalog]):
-    """No active experiment or run before or after a test. Depends on ``connect`` so that runs a
-    test leaves active are ended while their connection is still open."""
-    tracking._state.runs.clear()
-    tracking._state.experiment_id = None
-    yield
-    while tracking.active_run() is not None:
-        tracking.end_run()
-    tracking._state.experiment_id = None
+pytestmark = pytest.mark.usefixtures("tracking_state")
 
 
 @pytest.fixture

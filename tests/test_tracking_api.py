@@ -11,17 +11,7 @@ import pytest
 import catalog
 from catalog import tracking
 
-
-@pytest.fixture(autouse=True)
-def no_active_runs():
-    """Module-level tracking state is per thread: start and end every test without runs."""
-    while tracking.active_run() is not None:
-        tracking.end_run()
-    tracking._state.experiment_id = None
-    yield
-    while tracking.active_run() is not None:
-        tracking.end_run()
-    tracking._state.experiment_id = None
+pytestmark = pytest.mark.usefixtures("tracking_state")
 
 
 @pytest.fixture

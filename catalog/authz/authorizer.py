@@ -46,7 +46,8 @@ class Authorizer:
         return self._decide(principal, securable, privilege)
 
     def requirements(self, action: Action, target: Securable) -> list[tuple[Securable, Privilege]]:
-        """USE CATALOG / USE SCHEMA on the containers (when the action needs usage), then the privilege."""
+        """USE CATALOG / USE SCHEMA on the containers (when the action needs usage), then the
+        privilege the action needs on the target's type."""
         needed: list[tuple[Securable, Privilege]] = []
         if action.needs_usage:
             containers = list(self.snapshot.ancestors(target))
@@ -57,8 +58,9 @@ class Authorizer:
                     needed.append((container, Privilege.USE_CATALOG))
                 elif container.type is SecurableType.SCHEMA:
                     needed.append((container, Privilege.USE_SCHEMA))
-        if (target, action.privilege) not in needed:
-            needed.append((target, action.privilege))
+        privilege = action.privilege_for(target.type)
+        if (target, privilege) not in needed:
+            needed.append((target, privilege))
         return needed
 
     def check(self, principal: str, action: str | Action, target: Securable) -> list[Decision]:
@@ -80,6 +82,10 @@ class Authorizer:
             raise AccessDenied(denial_message(principal, denied), decisions)
         return decisions
 
+    def can_manage(self, principal: str, securable: Securable) -> bool:
+        """Whether ``principal`` may manage ``securable`` (MANAGE, or CAN MANAGE on an experiment)."""
+        return self.decide(principal, securable, ACTIONS["manage"].privilege_for(securable.type)).allowed
+
     def can_see(self, principal: str, securable: Securable) -> bool:
         return self.index.can_see(principal, securable)
 
@@ -89,13 +95,9 @@ class Authorizer:
 
 def denial_message(principal: str, decision: Decision) -> str:
     securable = decision.securable
-    target = (
-        "METASTORE"
-        if securable.type is SecurableType.METASTORE
-        else f"{securable.type.value} {securable.full_name.quoted()}"
-    )
+    manager = ACTIONS["manage"].privilege_for(securable.type).value
     return (
         f"User {principal} does not have {decision.privilege} on {securable.describe()}. "
-        f"Ask its owner, a principal with MANAGE on it, or a metastore admin to run: "
-        f"GRANT {decision.privilege} ON {target} TO {quote_part(principal)}"
+        f"Ask its owner, a principal with {manager} on it, or a metastore admin to run: "
+        f"GRANT {decision.privilege} ON {securable.sql_name} TO {quote_part(principal)}"
     )

@@ -72,7 +72,7 @@ def export(snapshot: Snapshot, *, exported_by: str, source: str) -> str:
     """Render the live state as a policy file a reviewer can read in a pull request."""
     policy = policy_of(snapshot)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    order = {t: i for i, t in enumerate(("metastore", "catalog", "schema", "table", "model", "function"))}
+    order = {t: i for i, t in enumerate(("metastore", "catalog", "schema", "table", "model", "function", "experiment"))}
 
     def rule_key(rule: Rule) -> tuple:
         kind = rule.object_key.split(":", 1)[0]
@@ -98,12 +98,15 @@ def export(snapshot: Snapshot, *, exported_by: str, source: str) -> str:
 
 
 def resolve_key(snapshot: Snapshot, key: str) -> Securable | None:
-    """Find the securable named by a policy key such as ``table:main.ml.churn``."""
+    """Find the securable named by a policy key such as ``table:main.ml.churn`` or
+    ``experiment:/Shared/churn`` (an experiment's path is case-sensitive, as its name)."""
     if key == "metastore":
         return snapshot.metastore
     kind, sep, name = key.partition(":")
     if not sep:
         return None
+    if kind.strip().lower() == SecurableType.EXPERIMENT.label:
+        return snapshot.experiment(name.strip())
     securable = snapshot.by_name.get(name.strip().lower())
     if securable is None:
         return None
@@ -166,7 +169,8 @@ def _parse_rule(fields: list[str], snapshot: Snapshot) -> Rule:
     securable = resolve_key(snapshot, fields[1])
     if securable is None:
         raise ValueError(
-            f"unknown securable '{fields[1]}'; write metastore, catalog:NAME, schema:CAT.SCHEMA or table:CAT.SCHEMA.NAME"
+            f"unknown securable '{fields[1]}'; write metastore, catalog:NAME, schema:CAT.SCHEMA, "
+            "table:CAT.SCHEMA.NAME or experiment:/PATH"
         )
     privilege = " ".join(fields[2].upper().split())
     if privilege != OWN:
@@ -175,7 +179,7 @@ def _parse_rule(fields: list[str], snapshot: Snapshot) -> Rule:
         except ValueError:
             raise ValueError(f"unknown privilege '{fields[2]}'") from None
         if privilege not in GRANTABLE[securable.type]:
-            raise ValueError(f"{privilege} cannot be granted on a {securable.type.label}")
+            raise ValueError(f"{privilege} cannot be granted on {securable.type.a_label}")
     return Rule(principal, securable.policy_key, privilege)
 
 
@@ -223,9 +227,7 @@ def plan(snapshot: Snapshot, desired: Policy) -> list[str]:
 def _securable_sql(snapshot: Snapshot, key: str) -> str:
     securable = resolve_key(snapshot, key)
     assert securable is not None
-    if securable.type is SecurableType.METASTORE:
-        return "METASTORE"
-    return f"{securable.type.value} {securable.full_name.quoted()}"
+    return securable.sql_name
 
 
 def _membership_sql(snapshot: Snapshot, membership: Membership, verb: str) -> str:

@@ -21,7 +21,7 @@ from catalog.lineage import columns as column_lineage
 from catalog.lineage.events import DatasetRef, WriteRun, new_event_id, to_json
 from catalog.lineage.store import Edge, LineageStore, StoredEvent
 from catalog.names import FullName
-from catalog.securables import RELATION_TYPES, Securable
+from catalog.securables import RELATION_TYPES, Securable, SecurableType
 from catalog.store.metastore import Column
 
 SOURCE_ATTR = "catalog_source"
@@ -106,7 +106,7 @@ def _spelled(
 
 
 def frame_sources(ctx: Context, frame: pd.DataFrame) -> list[Securable]:
-    """The catalog tables a DataFrame came from: ``read_table`` marks its result with
+    """The catalog tables (or models) a DataFrame came from: ``read_table`` marks its result with
     ``attrs["catalog_source"]`` (pandas keeps attrs through most operations); a caller may also
     set it, to a name or a list of names. Names the principal cannot see are left out."""
     names = frame.attrs.get(SOURCE_ATTR) or []
@@ -118,7 +118,8 @@ def frame_sources(ctx: Context, frame: pd.DataFrame) -> list[Securable]:
             continue
         if (
             securable is not None
-            and securable.type in RELATION_TYPES  # a catalog or schema holds data but is not a dataset
+            # a catalog or schema holds data but is not a dataset; a model is (scored frames)
+            and (securable.type in RELATION_TYPES or securable.type is SecurableType.MODEL)
             and ctx.authz.can_see(ctx.principal, securable)
         ):
             found.append(securable)

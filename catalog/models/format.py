@@ -5,7 +5,8 @@ A model directory holds ``MLmodel`` (the descriptor, see :mod:`catalog.models.de
 ``artifacts/`` / ``extra_files/`` when asked. ``save_model`` builds it in a temporary sibling
 folder and renames that into place, so a failure leaves nothing at the target path.
 ``load_model`` verifies every file against the sha256 table in ``MLmodel`` before it unpickles
-anything.
+anything; it takes a local path or a model URI (``runs:/...``, ``models:/...``, see
+:mod:`catalog.models.uris`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from catalog.errors import AlreadyExists, InvalidRequest, NotFound
 from catalog.models import python_model as python_model_flavor
@@ -50,6 +51,10 @@ from catalog.models.flavors import (
 from catalog.models.paths import checked_relative
 from catalog.models.pyfunc import PyFuncModel
 from catalog.models.signature import ModelSignature, coerce_signature, infer_schema
+from catalog.models.uris import resolve_model
+
+if TYPE_CHECKING:
+    from catalog.api import Catalog
 
 REQUIREMENTS_FILE = "requirements.txt"
 EXTRA_FILES_DIR = "extra_files"
@@ -61,13 +66,16 @@ class ModelInfo:
     """What :func:`save_model` wrote.
 
     Attributes:
-        path: the model directory.
+        path: the model directory (for a logged model: its folder among the run's artifacts).
         flavors: the ``flavors`` block of ``MLmodel``.
         signature: the model's signature (given or inferred), or None.
         model_uuid: a new random id for this saved model.
         files: relative path -> sha256 of every file but ``MLmodel``.
         digest: sha256 of ``MLmodel``, which pins all of the above; store it to detect a rewritten
             descriptor (``load_model(path, expected_digest=digest)``).
+        run_id, artifact_path: the run and path a logged model belongs to (``log_model``).
+        model_uri: ``runs:/<run_id>/<artifact_path>`` for a logged model; None for a saved one.
+        registered_model_version: the version ``log_model(registered_model_name=...)`` created.
     """
 
     path: str
@@ -79,13 +87,15 @@ class ModelInfo:
     utc_time_created: str
     run_id: str | None = None
     artifact_path: str | None = None
+    model_uri: str | None = None
+    registered_model_version: int | None = None
 
 
 def save_model(
     model: Any,
     path: str | os.PathLike[str],
     *,
-    signature: ModelSignature | dict[str, Any] | None = None,
+    signature: ModelSignature | dict[str, Any] | Literal[False] | None = None,
     input_example: Any = None,
     flavor: str | None = None,
     extra_files: Iterable[str | os.PathLike[str]] | None = None,
@@ -102,7 +112,7 @@ def save_model(
             :class:`~catalog.models.PythonModel`.
         path: the directory to create.
         signature: the model's signature; inferred from ``input_example`` (inputs, and outputs
-            by predicting on it) when None and an example is given.
+            by predicting on it) when None and an example is given; False stores none.
         input_example: a DataFrame, dict of columns, list of row dicts or numpy array.
         flavor: ``"sklearn"`` or ``"python_model"`` to insist on one; detected when None.
         extra_files: local files copied to ``extra_files/<file name>``.
@@ -125,7 +135,8 @@ def save_model(
     target = Path(path).absolute()
     _check_target(target)
     flavor_name = _check_arguments(model, flavor, artifacts, extra_pip_requirements)
-    signature = coerce_signature(signature)
+    infer = signature is None and input_example is not None
+    signature = None if signature is False else coerce_signature(signature)
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
@@ -161,7 +172,7 @@ def save_model(
             metadata=metadata,
             catalog_version=version_of("catalog"),
         )
-        if signature is None and input_example is not None:
+        if infer:
             meta = _with_inferred_signature(building, meta, input_example)
         descriptor = meta.to_yaml()
         (building / DESCRIPTOR).write_bytes(descriptor)
@@ -301,18 +312,27 @@ def verify_model(path: str | os.PathLike[str], *, expected_digest: str | None = 
     return meta
 
 
-def load_model(path: str | os.PathLike[str], *, expected_digest: str | None = None) -> PyFuncModel:
-    """Load a model directory as a :class:`PyFuncModel`, after verifying every file.
+def load_model(
+    model_uri: str | os.PathLike[str], *, expected_digest: str | None = None, cat: Catalog | None = None
+) -> PyFuncModel:
+    """Load a model as a :class:`PyFuncModel`, after verifying every file.
 
     Args:
-        path: a local model directory written by :func:`save_model`.
+        model_uri: a local model directory written by :func:`save_model`, ``file:///...``,
+            ``runs:/<run_id>/<artifact_path>`` (a model logged with ``log_model``, loaded in place
+            from the run's artifacts) or ``models:/<name>/<version>`` / ``models:/<name>@<alias>``
+            (a registered version, whose recorded digest is checked as well).
         expected_digest: see :func:`verify_model`.
+        cat: the connection that resolves ``runs:/`` and ``models:/`` URIs; the latest
+            ``catalog.connect`` when None.
 
     Raises:
-        NotFound, ModelIntegrityError, InvalidRequest: see :func:`verify_model`.
+        InvalidRequest: a malformed URI (``INVALID_PARAMETER_VALUE``); and see :func:`verify_model`.
+        PermissionDenied: the connection's user may not read the run's experiment (or use the
+            registered model).
+        NotFound, ModelIntegrityError: see :func:`verify_model`.
     """
-    model_dir = Path(path)
-    meta = verify_model(model_dir, expected_digest=expected_digest)
+    model_dir, meta = _verified(model_uri, expected_digest, cat)
     _warn_on_python_mismatch(model_dir, meta)
     predictor = import_loader(meta.loader_module, str(model_dir)).load_pyfunc(model_dir, meta)
     example = None
@@ -323,16 +343,33 @@ def load_model(path: str | os.PathLike[str], *, expected_digest: str | None = No
     return PyFuncModel(model_dir, meta, predictor, example)
 
 
-def load_sklearn(path: str | os.PathLike[str], *, expected_digest: str | None = None) -> Any:
-    """The scikit-learn estimator of a model directory, after verifying every file.
+def load_sklearn(
+    model_uri: str | os.PathLike[str], *, expected_digest: str | None = None, cat: Catalog | None = None
+) -> Any:
+    """The scikit-learn estimator of a model (path or URI, as :func:`load_model` takes), after
+    verifying every file.
 
     Raises:
         InvalidRequest: ``FLAVOR_MISMATCH`` when the model is not a scikit-learn model; and see
-            :func:`verify_model`.
+            :func:`load_model`.
     """
-    model_dir = Path(path)
-    meta = verify_model(model_dir, expected_digest=expected_digest)
+    model_dir, meta = _verified(model_uri, expected_digest, cat)
     return sklearn_flavor.load_native(model_dir, meta)
+
+
+def _verified(
+    model_uri: str | os.PathLike[str], expected_digest: str | None, cat: Catalog | None
+) -> tuple[Path, ModelMetadata]:
+    """Resolve the URI and verify the model; a registered version must also have the digest the
+    registry recorded for it."""
+    model_dir, registered = resolve_model(model_uri, cat=cat)
+    if expected_digest is not None and registered is not None and expected_digest != registered:
+        raise ModelIntegrityError(
+            f"expected_digest={expected_digest} was asked for, but the registry records {registered} for "
+            f"'{model_uri}'; they name different models. Pass the digest of this version, or no digest.",
+            details={"file": DESCRIPTOR, "problem": "changed"},
+        )
+    return model_dir, verify_model(model_dir, expected_digest=expected_digest or registered)
 
 
 def _warn_on_python_mismatch(model_dir: Path, meta: ModelMetadata) -> None:

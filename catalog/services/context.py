@@ -7,7 +7,10 @@ loads a fresh snapshot after commit).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
@@ -25,6 +28,8 @@ from catalog.securables import (
 )
 from catalog.store.metastore import Metastore
 from catalog.store.snapshot import Snapshot
+
+logger = logging.getLogger(__name__)
 
 _NOT_FOUND = {
     1: (
@@ -70,6 +75,8 @@ class Context:
     touched: list[str] = field(default_factory=list)  # full names, for the audit record
     physical_names: dict[str, str] = field(default_factory=dict)  # t_<id> -> full name, for errors
     lineage: WriteRun | None = None  # set when the statement writes data (catalog.lineage.capture)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)  # e.g. removing files
+    home: Path | None = None  # the catalog home, where files (artifacts, model versions) live
     _stale: bool = False
 
     @property
@@ -101,7 +108,11 @@ class Context:
             raise
 
     def require_visible(self, securable: Securable) -> None:
-        """Metadata access: any privilege on the object (or BROWSE on its catalog) is enough."""
+        """Metadata access: any privilege on the object (or BROWSE on its catalog) is enough;
+        seeing an experiment takes CAN READ, the lowest of its permission levels."""
+        if securable.type is SecurableType.EXPERIMENT:
+            self.require("read_experiment", securable)
+            return
         self._touch(securable)
         allowed = self.authz.can_see(self.principal, securable)
         decision = Decision(
@@ -143,8 +154,10 @@ class Context:
         return self.authz.is_admin(self.principal)
 
     def _touch(self, securable: Securable) -> None:
-        if securable.full_name and str(securable.full_name) not in self.touched:
-            self.touched.append(str(securable.full_name))
+        # Objects by full name; experiments as experiment:<path>, which is not a full name.
+        name = securable.policy_key if securable.path is not None else securable.key
+        if name and name not in self.touched:
+            self.touched.append(name)
 
     # -- names -------------------------------------------------------------------------------
     def find(self, name: FullName) -> Securable | None:
@@ -180,7 +193,28 @@ class Context:
     def lookup_relation(self, name: FullName, *, as_principal: str | None = None) -> Securable:
         return self.lookup(name, RELATION_TYPES, as_principal=as_principal)
 
+    def lookup_experiment(self, path: str) -> Securable:
+        """The securable of the experiment at ``path``, or NotFound."""
+        found = self.snapshot.experiment(path)
+        if found is None:
+            raise NotFound(
+                f"Experiment '{path}' does not exist. Experiment paths are case-sensitive, e.g. "
+                "'/Shared/churn'; create one with tracking.set_experiment or Client.create_experiment.",
+                error_code="RESOURCE_DOES_NOT_EXIST",
+            )
+        return found
+
     # -- changes -----------------------------------------------------------------------------
+    def run_after_commit(self) -> None:
+        """Run what had to wait until the transaction committed (deleting the files of a dropped
+        model version: done earlier, a failed commit would leave rows pointing at nothing).
+        A failure here is logged, not raised: the change itself is already durable."""
+        for action in self.after_commit:
+            try:
+                action()
+            except Exception:
+                logger.warning("clean-up after commit failed", exc_info=True)
+
     def changed(self) -> None:
         """Note a metadata change: later lookups in this transaction see it, and the engine
         loads a new snapshot for everyone after commit."""

@@ -29,8 +29,8 @@ def _checked(
         if privilege not in GRANTABLE[securable.type]:
             allowed = ", ".join(sorted(p.value for p in GRANTABLE[securable.type]))
             raise InvalidRequest(
-                f"{privilege.value} cannot be granted on a {securable.type.label} "
-                f"({securable.key or 'METASTORE'}). Privileges for a {securable.type.label}: {allowed}.",
+                f"{privilege.value} cannot be granted on {securable.type.a_label} "
+                f"({securable.key or 'METASTORE'}). Privileges for {securable.type.a_label}: {allowed}.",
                 error_code="INVALID_PRIVILEGE",
             )
         parsed.append(privilege)
@@ -83,7 +83,7 @@ def show(ctx: Context, securable: Securable, principal: str | None = None) -> li
     if securable.type is not SecurableType.METASTORE:
         ctx.require_visible(securable)
     snapshot = ctx.snapshot
-    can_manage = ctx.authz.decide(ctx.principal, securable, Privilege.MANAGE).allowed
+    can_manage = ctx.authz.can_manage(ctx.principal, securable)
     wanted: set[str] | None = None
     if principal is not None:
         name = snapshot.require_principal(normalize_principal(principal))

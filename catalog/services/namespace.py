@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shutil
 
 from catalog.errors import AlreadyExists, InvalidRequest
 from catalog.names import FullName, normalize_principal
+from catalog.registry.store import RegistryStore, model_dir
 from catalog.securables import SYSTEM_CATALOG, Securable, SecurableType
 from catalog.services.context import Context
 
@@ -106,12 +108,20 @@ def drop_container(ctx: Context, name: FullName, *, if_exists: bool = False, cas
 
 
 def drop_storage(ctx: Context, securable: Securable) -> None:
+    """Drop what a securable holds besides its metastore row: a managed table's data, or a
+    registered model's versions (their files go once the drop has committed)."""
     if securable.storage_name:
         ctx.cursor.execute(f"DROP TABLE IF EXISTS {securable.storage_name}")
+    if securable.type is SecurableType.MODEL:
+        RegistryStore(ctx.cursor).delete_model(securable.id)
+        if ctx.home is not None:
+            folder = model_dir(ctx.home, securable.id)
+            ctx.after_commit.append(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def set_owner(ctx: Context, securable: Securable, owner: str) -> Securable:
-    """ALTER ... OWNER TO: needs MANAGE (owners, container owners and admins have it)."""
+    """ALTER ... OWNER TO: needs MANAGE (owners, container owners and admins have it), or
+    CAN MANAGE on an experiment."""
     owner = normalize_principal(owner)
     ctx.snapshot.require_principal(owner)
     if securable.type is SecurableType.METASTORE:
@@ -120,6 +130,8 @@ def set_owner(ctx: Context, securable: Securable, owner: str) -> Securable:
         refuse_system(securable, "change the owner of")
         ctx.require("manage", securable)
     ctx.metastore.update_securable(securable.id, ctx.principal, owner=owner)
+    if securable.type is SecurableType.EXPERIMENT:
+        ctx.metastore.set_experiment_owner(securable.path, owner)
     ctx.changed()
     return securable
 

@@ -42,8 +42,7 @@ def drop(ctx: Context, kind: str, name: str, *, if_exists: bool = False) -> bool
         names = ", ".join(s.describe() for s in owned[:3]) + (", ..." if len(owned) > 3 else "")
         raise InvalidRequest(
             f"'{name}' owns {len(owned)} object(s) ({names}). Give them another owner first, e.g. "
-            f"ALTER {owned[0].type.value if owned[0].full_name else 'METASTORE'} "
-            f"{owned[0].full_name.quoted() if owned[0].full_name else ''} OWNER TO `new_owner`.",
+            f"ALTER {owned[0].sql_name} OWNER TO `new_owner`.",
             error_code="PRINCIPAL_OWNS_OBJECTS",
         )
     ctx.metastore.delete_principal(name)

@@ -7,7 +7,7 @@ a table builds the new storage first and drops the old one after, in the same tr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import pandas as pd
@@ -19,7 +19,7 @@ from catalog.securables import RELATION_TYPES, Securable, SecurableType
 from catalog.services import columns
 from catalog.services.context import Context, wrong_type
 from catalog.services.namespace import SCHEMA, drop_storage, refuse_system
-from catalog.store.database import registered
+from catalog.store.database import quote_identifier, registered
 from catalog.store.metastore import Column, new_id
 
 CreateMode = Literal["error", "ignore", "replace"]
@@ -178,10 +178,13 @@ def frame_builder(ctx: Context, df: pd.DataFrame) -> Callable[[str], None]:
 
 
 def write_frame(ctx: Context, table: Securable, df: pd.DataFrame, mode: str) -> int:
-    """Append or overwrite rows of a managed table from a DataFrame, matching columns by name."""
-    if mode not in ("append", "overwrite"):
+    """Append, overwrite or merge rows of a managed table from a DataFrame, matching columns by
+    name. ``merge`` upserts by the table's primary key (feature tables have one); every mode
+    refuses a frame that would break the key (null or repeated keys), before writing anything."""
+    if mode not in ("append", "overwrite", "merge"):
         raise InvalidRequest(
-            f"write_table mode must be 'append' or 'overwrite', not {mode!r}.", error_code="INVALID_PARAMETER_VALUE"
+            f"write_table mode must be 'append', 'overwrite' or 'merge', not {mode!r}.",
+            error_code="INVALID_PARAMETER_VALUE",
         )
     if table.type is not SecurableType.TABLE:
         raise wrong_type(table, TABLE)
@@ -198,11 +201,56 @@ def write_frame(ctx: Context, table: Securable, df: pd.DataFrame, mode: str) -> 
             error_code="SCHEMA_MISMATCH",
         )
     ctx.physical_names[table.storage_name.split(".")[1]] = str(table.full_name)
-    if mode == "overwrite":
-        ctx.cursor.execute(f"DELETE FROM {table.storage_name}")
+    key = ctx.metastore.primary_key(table.id)
+    if mode == "merge" and key is None:
+        raise InvalidRequest(
+            f"Table '{table.full_name}' has no primary key, so there is nothing to merge on. Use mode "
+            "'append' or 'overwrite', or create it as a feature table with primary_keys.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
     with registered(ctx.cursor, {FRAME: df}):
-        ctx.cursor.execute(f"INSERT INTO {table.storage_name} BY NAME SELECT * FROM {FRAME}")
+        if key is not None:
+            check_key(ctx, FRAME, key.all_columns, f"write_table('{table.full_name}')", present=df.columns)
+        if mode == "overwrite":
+            ctx.cursor.execute(f"DELETE FROM {table.storage_name}")
+        verb = "INSERT OR REPLACE" if mode == "merge" else "INSERT"
+        ctx.cursor.execute(f"{verb} INTO {table.storage_name} BY NAME SELECT * FROM {FRAME}")
     return len(df)
+
+
+def check_key_columns(key: Sequence[str], what: str, *, present: Sequence[str]) -> None:
+    missing = [k for k in key if k not in set(present)]
+    if missing:
+        raise InvalidRequest(
+            f"{what}: the primary key column(s) {', '.join(missing)} are missing (columns: {', '.join(present)}).",
+            error_code="PRIMARY_KEY_VIOLATION",
+        )
+
+
+def check_key(ctx: Context, relation: str, key: Sequence[str], what: str, *, present: Sequence[str]) -> None:
+    """Refuse rows of ``relation`` (a registered frame) that lack a key column, or whose key is
+    null or repeated: one such row and the whole write is refused, naming an offending key."""
+    check_key_columns(key, what, present=present)
+    columns = ", ".join(quote_identifier(k) for k in key)
+    null_test = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in key)
+    nulls = ctx.cursor.execute(f"SELECT count(*) FROM {relation} WHERE {null_test}").fetchall()[0][0]
+    if nulls:
+        raise InvalidRequest(
+            f"{what}: {nulls} row(s) have a null in the primary key ({', '.join(key)}); every key column "
+            "needs a value. Nothing was written.",
+            error_code="PRIMARY_KEY_VIOLATION",
+        )
+    repeated = ctx.cursor.execute(
+        f"SELECT {columns}, count(*) AS n FROM {relation} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+    ).fetchall()
+    if repeated:
+        *values, count = repeated[0]
+        shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, values, strict=True))
+        raise InvalidRequest(
+            f"{what}: the key ({shown}) appears {count} times; a primary key must be unique within one "
+            "write. Deduplicate the DataFrame first. Nothing was written.",
+            error_code="PRIMARY_KEY_VIOLATION",
+        )
 
 
 def is_relation(securable: Securable) -> bool:

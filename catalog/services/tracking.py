@@ -1,58 +1,101 @@
 """Experiment tracking services: experiments, runs, their params, metrics, tags and artifacts.
 
-Experiments belong to whoever creates them. Until permission levels on experiments arrive
-(CAN READ / CAN EDIT / CAN MANAGE, through the casbin model), the owner (a user, or a group the
-user belongs to) and metastore admins may read and write an experiment and its runs; anyone
-else is refused, and the refusal is audited like every other.
+An experiment is a securable (type EXPERIMENT, under the metastore, named by its path): its
+securables row, made with it in one transaction, holds its owner and carries its grants. Every
+call asks the authorizer for the experiment's permission level it needs, as Databricks does:
+
+- CAN READ: read the experiment, its runs, metrics and artifacts, search its runs;
+- CAN EDIT: create runs, log params, metrics, tags, inputs and artifacts, delete and restore runs;
+- CAN MANAGE: delete the experiment, grant and revoke on it, change its owner.
+
+Each level includes the ones before it; the owner (a user, or a group the user belongs to) and
+metastore admins hold all three. A refusal is an AccessDenied naming the GRANT to ask for, and
+is audited with its decision like every other.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
-import time
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from catalog.errors import AlreadyExists, InvalidRequest, NotFound, PermissionDenied
+from catalog.errors import AlreadyExists, InvalidRequest, NotFound
+from catalog.securables import Securable, SecurableType
 from catalog.services.context import Context
 from catalog.tracking import artifacts, search
-from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunInfo, TrackingStore
+from catalog.tracking.store import (
+    MAX_PARAM_VALUE,
+    MAX_TAG_VALUE,
+    RUN_COLUMNS,
+    RUN_STATUSES,
+    DatasetInput,
+    Experiment,
+    Metric,
+    Run,
+    RunData,
+    RunInfo,
+    TrackingStore,
+    now_ms,
+)
 
 ACTIVE, DELETED = "active", "deleted"
-RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 MAX_NAME = 500
-MAX_PARAM_VALUE = 6000  # MLflow's limit
-MAX_TAG_VALUE = 8000
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _store(ctx: Context) -> TrackingStore:
     return TrackingStore(ctx.cursor)
 
 
-def _require(ctx: Context, experiment: Experiment, what: str) -> None:
-    if ctx.is_admin() or experiment.owner in ctx.authz.index.principals_of(ctx.principal):
-        ctx.touched.append(f"experiment:{experiment.name}")
-        return
-    raise PermissionDenied(
-        f"User {ctx.principal} may not {what} experiment '{experiment.name}' (owner {experiment.owner}). "
-        "Ask its owner or a metastore admin.",
-    )
+def _authorize(ctx: Context, experiment: Experiment, action: str) -> Securable:
+    """Require ``action`` (read_experiment, edit_experiment, manage) on the experiment's securable."""
+    securable = ctx.lookup_experiment(experiment.name)
+    ctx.require(action, securable)
+    return securable
+
+
+def _authorized(ctx: Context, experiment: Experiment, action: str) -> Experiment:
+    """The experiment, once ``action`` is allowed on it, with the owner its securable holds (the
+    securable is where ownership lives; see sql/metastore/0004_experiment_securables.sql)."""
+    return dataclasses.replace(experiment, owner=_authorize(ctx, experiment, action).owner)
+
+
+def _existing(ctx: Context, *, experiment_id: str | None = None, name: str | None = None) -> Experiment:
+    found = _store(ctx).experiment(experiment_id=experiment_id, name=name)
+    if found is None:
+        what = f"id {experiment_id}" if experiment_id is not None else f"'{name}'"
+        raise NotFound(f"Experiment {what} does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
+    return found
 
 
 # -- experiments ---------------------------------------------------------------------------------
-def create_experiment(ctx: Context, home: Path, name: str, tags: Mapping[str, str] | None = None) -> Experiment:
+def check_experiment_name(name: object) -> str:
+    """Refuse names that could not be a securable's path: besides being empty or too long, a
+    comma (it separates the fields of a policy line), a backtick (it quotes the path in SQL),
+    control characters and whitespace at either end (a policy file's fields are trimmed)."""
+    example = "e.g. '/Shared/churn' or '/Users/alice/churn model'"
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
         raise InvalidRequest(
-            f"Experiment name {name!r} must be a non-empty string of at most {MAX_NAME} characters, "
-            "e.g. '/Shared/churn'."
+            f"Experiment name {name!r} must be a non-empty string of at most {MAX_NAME} characters, {example}."
         )
+    bad = sorted({c for c in name if c in ",`" or unicodedata.category(c) in ("Cc", "Cf")})
+    if bad or name != name.strip():
+        what = f"contains {', '.join(repr(c) for c in bad)}" if bad else "starts or ends with whitespace"
+        raise InvalidRequest(
+            f"Experiment name {name!r} {what}. Names may not contain commas, backticks or control "
+            f"characters, nor start or end with whitespace ({example}).",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    return name
+
+
+def create_experiment(ctx: Context, home: Path, name: str, tags: Mapping[str, str] | None = None) -> Experiment:
+    """Create an experiment owned by the caller, with its securable, in one transaction."""
+    check_experiment_name(name)
     store = _store(ctx)
-    if store.experiment(name=name) is not None:
+    if store.experiment(name=name) is not None or ctx.snapshot.experiment(name) is not None:
         raise AlreadyExists(f"Experiment '{name}' already exists.", error_code="RESOURCE_ALREADY_EXISTS")
     experiment_id = store.next_experiment_id()
     when = now_ms()
@@ -67,30 +110,26 @@ def create_experiment(ctx: Context, home: Path, name: str, tags: Mapping[str, st
         tags={str(k): str(v) for k, v in (tags or {}).items()},
     )
     store.insert_experiment(experiment)
+    ctx.metastore.insert_securable(SecurableType.EXPERIMENT, None, ctx.snapshot.metastore.id, ctx.principal, path=name)
+    ctx.changed()
     ctx.touched.append(f"experiment:{name}")
     return experiment
 
 
 def get_experiment(ctx: Context, *, experiment_id: str | None = None, name: str | None = None) -> Experiment:
-    found = _store(ctx).experiment(experiment_id=experiment_id, name=name)
-    if found is None:
-        what = f"id {experiment_id}" if experiment_id is not None else f"'{name}'"
-        raise NotFound(f"Experiment {what} does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
-    _require(ctx, found, "read")
-    return found
+    """The experiment with this id (or name); needs CAN READ."""
+    return _authorized(ctx, _existing(ctx, experiment_id=experiment_id, name=name), "read_experiment")
 
 
 def find_experiment(ctx: Context, name: str) -> Experiment | None:
     """The experiment called ``name``, or None when there is none (MLflow's get_experiment_by_name)."""
     found = _store(ctx).experiment(name=name)
-    if found is not None:
-        _require(ctx, found, "read")
-    return found
+    return _authorized(ctx, found, "read_experiment") if found is not None else None
 
 
 def delete_experiment(ctx: Context, experiment_id: str) -> None:
-    experiment = get_experiment(ctx, experiment_id=experiment_id)
-    _require(ctx, experiment, "delete")
+    """Mark the experiment and its runs deleted; needs CAN MANAGE."""
+    _authorize(ctx, _existing(ctx, experiment_id=experiment_id), "manage")
     _store(ctx).set_experiment_stage(experiment_id, DELETED, now_ms())
     _store(ctx).set_experiment_runs_stage(experiment_id, DELETED)  # as MLflow: its runs go with it
 
@@ -106,12 +145,11 @@ def create_run(
     parent_run_id: str | None = None,
     start_time: int | None = None,
 ) -> Run:
-    experiment = get_experiment(ctx, experiment_id=experiment_id)
+    experiment = _authorized(ctx, _existing(ctx, experiment_id=experiment_id), "edit_experiment")
     if experiment.lifecycle_stage != ACTIVE:
         raise InvalidRequest(
             f"Experiment '{experiment.name}' is deleted; restore it or use another.", error_code="INVALID_STATE"
         )
-    _require(ctx, experiment, "write to")
     if parent_run_id is not None:
         get_run_info(ctx, parent_run_id)
     run_id = uuid.uuid4().hex
@@ -137,8 +175,8 @@ def create_run(
     if parent_run_id is not None:
         all_tags["mlflow.parentRunId"] = parent_run_id
     _check_tags(all_tags)
-    store.set_tags(run_id, all_tags)
-    return store.runs([run_id])[0]
+    store.set_tags(run_id, all_tags, new_run=True)
+    return Run(info, RunData(metrics={}, params={}, tags=all_tags))  # all it holds yet: no reading back
 
 
 def get_run_info(ctx: Context, run_id: str, *, write: bool = False) -> RunInfo:
@@ -146,7 +184,7 @@ def get_run_info(ctx: Context, run_id: str, *, write: bool = False) -> RunInfo:
     if found is None:
         raise NotFound(f"Run '{run_id}' does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
     info, experiment = found
-    _require(ctx, experiment, "write to" if write else "read")
+    _authorize(ctx, experiment, "edit_experiment" if write else "read_experiment")
     ctx.touched.append(f"run:{run_id}")
     return info
 
@@ -184,7 +222,7 @@ def log_batch(
             _check_key(key, "param")
             if len(value) > MAX_PARAM_VALUE:
                 raise InvalidRequest(f"Param '{key}' is longer than {MAX_PARAM_VALUE} characters.")
-        existing = store.params(run_id)
+        existing = store.params(run_id, list(values))
         changed = {k: (existing[k], v) for k, v in values.items() if k in existing and existing[k] != v}
         if changed:
             key, (old, new) = next(iter(changed.items()))
@@ -194,16 +232,31 @@ def log_batch(
                 error_code="INVALID_PARAMETER_VALUE",
             )
         store.insert_params(run_id, {k: v for k, v in values.items() if k not in existing})
-    for metric in metrics:
-        _check_key(metric.key, "metric")
-        if isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Real):  # numpy too
-            raise InvalidRequest(f"Metric '{metric.key}' must be a number, not {metric.value!r}.")
     if metrics:
-        store.insert_metrics(run_id, [Metric(m.key, float(m.value), int(m.timestamp), int(m.step)) for m in metrics])
+        store.insert_metrics(run_id, _points(metrics))
     if tags:
         values = {str(k): _text(v) for k, v in tags.items()}
         _check_tags(values)
         store.set_tags(run_id, values)
+
+
+def _points(metrics: Sequence[Metric]) -> list[Metric]:
+    """The metrics as stored: each key checked (once), values floats, timestamps and steps ints.
+    A metric already in that shape is passed on as it is: batches are often thousands long."""
+    checked: set[str] = set()
+    points: list[Metric] = []
+    for metric in metrics:
+        key, value, timestamp, step = metric.key, metric.value, metric.timestamp, metric.step
+        if key not in checked:
+            _check_key(key, "metric")
+            checked.add(key)
+        if type(value) is float and type(timestamp) is int and type(step) is int:
+            points.append(metric)
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy numbers too
+            raise InvalidRequest(f"Metric '{key}' must be a number, not {value!r}.")
+        points.append(Metric(key, float(value), int(timestamp), int(step)))
+    return points
 
 
 def _text(value: object) -> str:
@@ -282,9 +335,10 @@ def search_runs(
         max_results=max_results,
         run_view=run_view,
         page_token=page_token,
+        columns=RUN_COLUMNS,
     )
-    page = compiled.run(ctx.cursor)
-    return _store(ctx).runs(page.run_ids), page.next_page_token
+    page = compiled.run(ctx.cursor)  # the runs' own columns come with the page: no second look-up
+    return _store(ctx).whole_runs(page.rows), page.next_page_token
 
 
 def metric_history(ctx: Context, run_id: str, key: str) -> list[Metric]:

@@ -4,6 +4,19 @@ sqlglot's Databricks dialect parses plain GRANT/REVOKE but falls back to an opaq
 for GRANT USE CATALOG, SHOW GRANTS, CREATE CATALOG, ALTER ... OWNER TO, users and groups. This
 subclass overrides the parser entry points for those statements (as sqlglot's own dialects do)
 and adds generator methods so every node prints back as Databricks SQL.
+
+Experiments (MLflow's, named by a workspace path) are securables too. Databricks sets their
+permission levels through its REST API only; here they take the GRANT family of statements,
+with the path backquoted or as a string literal after the keyword EXPERIMENT:
+
+    GRANT CAN READ ON EXPERIMENT `/Shared/churn` TO alice
+    GRANT CAN EDIT, CAN READ ON EXPERIMENT '/Shared/churn' TO `data-scientists`
+    REVOKE CAN MANAGE ON EXPERIMENT `/Shared/churn` FROM bob
+    SHOW GRANTS [principal] ON EXPERIMENT `/Shared/churn`
+    ALTER EXPERIMENT `/Shared/churn` [SET] OWNER TO bob
+
+The path parses into an ``exp.Identifier`` (quoted) or an ``exp.Literal`` string, kept as
+written so that the statement prints back the same.
 """
 
 from __future__ import annotations
@@ -42,10 +55,12 @@ SHOW_KINDS = {
     "DATABASES": "SCHEMAS",
     "TABLES": "TABLES",
     "VIEWS": "VIEWS",
+    "MODELS": "MODELS",
     "USERS": "USERS",
     "GROUPS": "GROUPS",
 }
 PRINCIPAL_KINDS = ("USER", "GROUP")
+EXPERIMENT = "EXPERIMENT"  # named by a path (`/Shared/churn`), not by a dotted name
 
 
 class CatalogTokenizer(Databricks.Tokenizer):
@@ -73,18 +88,29 @@ class CatalogParser(DatabricksParser):
             self.raise_error("Expected a user or group name")
         return name
 
-    def _parse_securable(self, *, allow_bare: bool = True) -> tuple[str, exp.Table | None]:
-        """``METASTORE`` | ``CATALOG [name]`` | ``SCHEMA name`` | ``[TABLE] name`` | ..."""
+    def _parse_securable(self, *, allow_bare: bool = True) -> tuple[str, exp.Expr | None]:
+        """``METASTORE`` | ``CATALOG [name]`` | ``SCHEMA name`` | ``[TABLE] name`` | ...
+        | ``EXPERIMENT `path``` | ``EXPERIMENT 'path'``."""
         if self._match_word("METASTORE"):
             return "METASTORE", None
+        if self._match_word(EXPERIMENT):
+            return EXPERIMENT, self._parse_experiment_path()
         word = self._match_word(*SECURABLE_KINDS)
         if word is None and not allow_bare:
-            self.raise_error("Expected CATALOG, SCHEMA, TABLE, VIEW, MODEL, FUNCTION or METASTORE")
+            self.raise_error("Expected CATALOG, SCHEMA, TABLE, VIEW, MODEL, FUNCTION, EXPERIMENT or METASTORE")
         kind = SECURABLE_KINDS[word] if word else "TABLE"
         table = self._parse_table_parts()
         if not table or not table.name:
             self.raise_error(f"Expected the name of a {kind.lower()}")
         return kind, table
+
+    def _parse_experiment_path(self) -> exp.Identifier | exp.Literal:
+        """An experiment's path: a backquoted identifier or a string literal, not a dotted name."""
+        if self._curr and self._curr.token_type == TokenType.STRING:
+            return self._parse_string()
+        if not self._curr or self._curr.token_type != TokenType.IDENTIFIER:  # IDENTIFIER: backquoted
+            self.raise_error("Expected an experiment path, backquoted or as a string: EXPERIMENT `/Shared/churn`")
+        return self._parse_id_var()
 
     def _parse_table_parts(self, *args, **kwargs) -> exp.Table:
         # sqlglot silently drops a third part of a schema name (CREATE SCHEMA a.b.c); refuse it.
@@ -193,6 +219,11 @@ class CatalogParser(DatabricksParser):
             return self.expression(
                 exp.Drop(tables=[exp.Table(this=name)], kind="CATALOG", exists=if_exists, cascade=cascade)
             )
+        if kind is None and self._match_word("MODEL"):
+            if_exists = self._parse_exists()
+            name = self._parse_table_parts()
+            self._expect_end()
+            return self.expression(exp.Drop(tables=[name], kind="MODEL", exists=if_exists))
         principal_kind = self._match_word(*PRINCIPAL_KINDS) if kind is None else None
         if principal_kind:
             if_exists = self._parse_exists()
@@ -212,7 +243,7 @@ class CatalogParser(DatabricksParser):
             self._expect_end()
             return self.expression(AlterGroup(this=group, action=action, expressions=members))
         start = self._index
-        if self._curr and (self._curr.text.upper() in SECURABLE_KINDS or self._curr.text.upper() == "METASTORE"):
+        if self._curr and self._curr.text.upper() in (*SECURABLE_KINDS, "METASTORE", EXPERIMENT):
             kind, securable = self._parse_securable(allow_bare=False)
             self._match(TokenType.SET)
             if self._match_text_seq("OWNER", "TO"):
@@ -250,13 +281,18 @@ class CatalogParser(DatabricksParser):
             name = self._parse_id_var()
             self._expect_end()
             return self.expression(exp.Describe(this=exp.Table(this=name), kind="CATALOG", style=style))
+        if self._match_word("MODEL"):
+            style = self._match_word("EXTENDED")
+            name = self._parse_table_parts()
+            self._expect_end()
+            return self.expression(exp.Describe(this=name, kind="MODEL", style=style))
         return super()._parse_describe()
 
 
 class CatalogGenerator(DatabricksGenerator):
     def describe_sql(self, e: exp.Describe) -> str:
         kind = (e.args.get("kind") or "").upper()
-        if kind not in ("CATALOG", "SCHEMA", "DATABASE"):
+        if kind not in ("CATALOG", "SCHEMA", "DATABASE", "MODEL"):
             return super().describe_sql(e)
         style = f" {e.args['style']}" if e.args.get("style") else ""
         return f"DESCRIBE {kind}{style} {self.sql(e, 'this')}"

@@ -23,7 +23,7 @@ class ShowGrants(exp.Expression):
 
 
 class SetOwner(exp.Expression):
-    """ALTER CATALOG | SCHEMA | TABLE | VIEW ... [SET] OWNER TO principal."""
+    """ALTER CATALOG | SCHEMA | TABLE | VIEW | ... | EXPERIMENT path [SET] OWNER TO principal."""
 
     arg_types = {"kind": True, "this": False, "owner": True}
 

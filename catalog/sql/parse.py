@@ -41,7 +41,8 @@ def _parse_cached(text: str) -> tuple[exp.Expr, ...]:
         raise _syntax_error(text, exc) from None
     except TokenError as exc:
         raise _token_error(text, exc) from None
-    return tuple(t for t in trees if t is not None)
+    # A comment after the last ';' parses as a bare Semicolon holding it: not a statement.
+    return tuple(t for t in trees if t is not None and not isinstance(t, exp.Semicolon))
 
 
 def _refuse_empty_list_items(text: str, tokens: list[Token]) -> None:

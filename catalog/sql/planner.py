@@ -17,7 +17,7 @@ from sqlglot import exp
 from catalog.authz.authorizer import AccessDenied
 from catalog.errors import NotFound, SqlError
 from catalog.names import FullName
-from catalog.securables import Privilege, Securable, SecurableType
+from catalog.securables import Securable, SecurableType
 from catalog.services import system_tables
 from catalog.services.context import Context
 from catalog.sql import rewrite, sandbox
@@ -171,7 +171,4 @@ def visible_for(ctx: Context) -> dict[str, bool]:
     snapshot, authz = ctx.snapshot, ctx.authz
     if authz.is_admin(ctx.principal):
         return dict.fromkeys(snapshot.by_id, True)
-    return {
-        sid: authz.decide(ctx.principal, snapshot.get(sid), Privilege.MANAGE).allowed
-        for sid in authz.visible_ids(ctx.principal)
-    }
+    return {sid: authz.can_manage(ctx.principal, snapshot.get(sid)) for sid in authz.visible_ids(ctx.principal)}

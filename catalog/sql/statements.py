@@ -19,7 +19,7 @@ from catalog.lineage import sql as lineage_sql
 from catalog.names import FullName
 from catalog.securables import RELATION_TYPES, Securable, SecurableType
 from catalog.services import columns as column_meta
-from catalog.services import grants, namespace, principals, tables
+from catalog.services import grants, namespace, principals, registry, tables
 from catalog.services.context import Context
 from catalog.sql import planner, rewrite
 from catalog.sql.dialect import CatalogDialect
@@ -89,10 +89,12 @@ _EXPECTED = {
 }
 
 
-def securable_of(ctx: Context, kind: str, node: exp.Table | None) -> Securable:
+def securable_of(ctx: Context, kind: str, node: exp.Expr | None) -> Securable:
     """The securable an ON clause (GRANT, SHOW GRANTS, ALTER ... OWNER TO) names."""
     if kind == "METASTORE":
         return ctx.snapshot.metastore
+    if kind == "EXPERIMENT":  # a path: `/Shared/churn` or '/Shared/churn', kept as written
+        return ctx.lookup_experiment(node.name)
     name = container_name(ctx, node, kind) if kind in ("CATALOG", "SCHEMA") else object_name(ctx, node)
     return ctx.lookup(name, _EXPECTED[kind])
 
@@ -337,6 +339,10 @@ def drop(ctx: Context, tree: exp.Drop) -> pd.DataFrame:
             namespace.drop_container(ctx, name, if_exists=if_exists, cascade=cascade)
         elif kind in ("TABLE", "VIEW"):
             tables.drop_relation(ctx, object_name(ctx, node), SecurableType(kind), if_exists=if_exists)
+        elif kind == "MODEL":
+            name = object_name(ctx, node)
+            if not (if_exists and ctx.find(name) is None):
+                registry.delete_registered_model(ctx, _home(ctx), name)
         else:
             raise SqlError(f"DROP {kind} is not supported.", error_code="UNSUPPORTED_STATEMENT")
     return empty()
@@ -378,6 +384,11 @@ def comment_on(ctx: Context, tree: CommentOn) -> pd.DataFrame:
             raise SqlError("COMMENT ON COLUMN needs table.column.", error_code="PARSE_SYNTAX_ERROR")
         table = ctx.lookup_relation(qualify(parts, ctx.current_catalog, ctx.current_schema))
         namespace.set_column_comment(ctx, table, column.name, text)
+    elif kind == "EXPERIMENT":
+        raise SqlError(
+            "COMMENT ON EXPERIMENT is not supported; describe an experiment with its tags.",
+            error_code="UNSUPPORTED_STATEMENT",
+        )
     else:
         namespace.set_comment(ctx, securable_of(ctx, kind, tree.this), text)
     return empty()
@@ -415,6 +426,8 @@ def describe(ctx: Context, tree: exp.Describe) -> pd.DataFrame:
                 ("Last Altered", str(securable.updated_at)),
             ]
         return pd.DataFrame(rows, columns=["info_name", "info_value"])
+    if kind == "MODEL":
+        return _describe_model(ctx, object_name(ctx, tree.this), extended)
     if not isinstance(tree.this, exp.Table):
         raise SqlError(
             "DESCRIBE takes a table, view, schema or catalog name, not a query.", error_code="UNSUPPORTED_STATEMENT"
@@ -439,6 +452,37 @@ def describe(ctx: Context, tree: exp.Describe) -> pd.DataFrame:
         if relation.definition:
             rows.append(("View Text", relation.definition, None))
     return pd.DataFrame(rows, columns=["col_name", "data_type", "comment"])
+
+
+def _describe_model(ctx: Context, name: FullName, extended: bool) -> pd.DataFrame:
+    """DESCRIBE MODEL: the registered model, its aliases and versions (EXTENDED: each version)."""
+    model = registry.get_registered_model(ctx, str(name))
+    versions = registry.model_versions(ctx, str(name))
+    rows = [
+        ("Model Name", model.name),
+        ("Comment", model.description or ""),
+        ("Owner", model.owner),
+        ("Versions", str(len(versions))),
+        ("Latest Version", str(versions[0].version) if versions else ""),
+        ("Aliases", ", ".join(f"{alias}={version}" for alias, version in model.aliases.items())),
+    ]
+    if extended:
+        rows += [(f"Tag {key}", value) for key, value in model.tags.items()]
+        rows += [
+            (
+                f"Version {v.version}",
+                f"{v.status}; stage {v.current_stage}; source {v.source}; by {v.user_id}"
+                + (f"; aliases {', '.join(v.aliases)}" if v.aliases else ""),
+            )
+            for v in versions
+        ]
+    return pd.DataFrame(rows, columns=["info_name", "info_value"])
+
+
+def _home(ctx: Context):
+    if ctx.home is None:
+        raise InvalidRequest("This statement needs a catalog home.", error_code="UNSUPPORTED_OPERATION")
+    return ctx.home
 
 
 def show_objects(ctx: Context, tree: ShowObjects) -> pd.DataFrame:
@@ -476,9 +520,13 @@ def show_objects(ctx: Context, tree: ShowObjects) -> pd.DataFrame:
     )
     schema = ctx.lookup(schema_name, namespace.SCHEMA)
     ctx.require_visible(schema)
-    kinds = RELATION_TYPES if kind == "TABLES" else frozenset({SecurableType.VIEW})
+    kinds = {
+        "TABLES": RELATION_TYPES,
+        "VIEWS": frozenset({SecurableType.VIEW}),
+        "MODELS": frozenset({SecurableType.MODEL}),
+    }[kind]
     found = namespace.visible_children(ctx, schema, kinds, like)
-    column = "tableName" if kind == "TABLES" else "viewName"
+    column = {"TABLES": "tableName", "VIEWS": "viewName", "MODELS": "modelName"}[kind]
     return pd.DataFrame(
         {
             "database": [schema_name.name] * len(found),
@@ -508,7 +556,7 @@ def _grant_parts(ctx: Context, tree: exp.Grant | exp.Revoke) -> tuple[Securable,
     kind = (tree.args.get("kind") or "TABLE").upper()
     if kind == "DATABASE":
         kind = "SCHEMA"
-    if kind not in _EXPECTED and kind != "METASTORE":
+    if kind not in _EXPECTED and kind not in ("METASTORE", "EXPERIMENT"):
         raise SqlError(f"Privileges on {kind} are not supported.", error_code="UNSUPPORTED_STATEMENT")
     securable = securable_of(ctx, kind, tree.args.get("securable"))
     privileges = [p.this.name for p in tree.args["privileges"]]
@@ -582,6 +630,7 @@ def classify(tree: exp.Expr) -> Statement:
             "SCHEMA": "deleteSchema",
             "DATABASE": "deleteSchema",
             "VIEW": "deleteView",
+            "MODEL": "deleteRegisteredModel",
         }.get(kind, "deleteTable")
         return Statement(action, True, drop)
     statement = simple.get(type(tree))

@@ -90,3 +90,8 @@ def fetch_frame(cursor: duckdb.DuckDBPyConnection, sql: str, params: Any = None)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop is deprecated")
         return cursor.execute(sql, params).df()
+
+
+def quote_identifier(name: str) -> str:
+    """A column or table name as a DuckDB quoted identifier, inner quotes doubled: safe to splice."""
+    return '"' + str(name).replace('"', '""') + '"'

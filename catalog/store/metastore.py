@@ -46,6 +46,19 @@ class Column:
 
 
 @dataclass(frozen=True)
+class PrimaryKey:
+    """A table's primary key: ``columns``, then the ``timeseries`` (timestamp) key columns."""
+
+    name: str
+    columns: tuple[str, ...]
+    timeseries: tuple[str, ...] = ()
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return self.columns + self.timeseries
+
+
+@dataclass(frozen=True)
 class Grant:
     securable_id: str
     principal: str
@@ -72,10 +85,14 @@ def _securable_from_row(row: Sequence[Any]) -> Securable:
         definition,
         properties,
     ) = row
+    securable_type = _TYPES[kind]
+    # An experiment's full_name column holds its workspace path, which is not a dotted name.
+    path = full_name if securable_type is SecurableType.EXPERIMENT else None
     return Securable(
         id=sid,
-        type=_TYPES[kind],
-        full_name=FullName(tuple(full_name.split("."))) if full_name else None,
+        type=securable_type,
+        full_name=FullName(tuple(full_name.split("."))) if full_name and path is None else None,
+        path=path,
         parent_id=parent,
         owner=owner,
         comment=comment,
@@ -156,9 +173,13 @@ class Metastore:
         definition: str | None = None,
         properties: dict[str, Any] | None = None,
         securable_id: str | None = None,
+        path: str | None = None,
     ) -> Securable:
+        """Insert one securable; an experiment has a ``path`` (stored in the name columns) and
+        no ``full_name``."""
         sid = securable_id or new_id()
         stamp = now()
+        name = path if path is not None else str(full_name) if full_name else ""
         self.cursor.execute(
             f"INSERT INTO meta.securables ({_SECURABLE_COLUMNS}, name) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -166,7 +187,7 @@ class Metastore:
                 sid,
                 kind.value,
                 parent_id,
-                str(full_name) if full_name else "",
+                name,
                 owner,
                 comment,
                 stamp,
@@ -176,7 +197,7 @@ class Metastore:
                 storage_name,
                 definition,
                 json.dumps(properties) if properties else None,
-                full_name.name if full_name else "",
+                path if path is not None else full_name.name if full_name else "",
             ],
         )
         return self.get_securable(sid)  # type: ignore[return-value]
@@ -202,9 +223,16 @@ class Metastore:
         for table, column in (
             ("meta.grants", "securable_id"),
             ("meta.columns", "securable_id"),
+            ("meta.primary_keys", "securable_id"),
             ("meta.securables", "id"),
         ):
             self.cursor.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [ids])
+
+    def set_experiment_owner(self, path: str, owner: str) -> None:
+        """Copy an experiment's new owner to meta.experiments.owner, in the caller's transaction.
+        The securables row is where the engine reads the owner; the copy keeps the tracking
+        table truthful for whoever reads it directly."""
+        self.cursor.execute("UPDATE meta.experiments SET owner = ? WHERE name = ?", [owner, path])
 
     # -- columns -----------------------------------------------------------------------------
     def columns(self, securable_id: str) -> list[Column]:
@@ -238,6 +266,33 @@ class Metastore:
         self.cursor.execute(
             "UPDATE meta.columns SET comment = ? WHERE securable_id = ? AND name = ?",
             [comment, securable_id, column],
+        )
+
+    # -- primary keys ------------------------------------------------------------------------
+    def primary_key(self, securable_id: str) -> PrimaryKey | None:
+        rows = self.cursor.execute(
+            "SELECT constraint_name, column_name, timeseries FROM meta.primary_keys WHERE securable_id = ? "
+            "ORDER BY ordinal_position",
+            [securable_id],
+        ).fetchall()
+        if not rows:
+            return None
+        return PrimaryKey(
+            rows[0][0],
+            tuple(column for _, column, timeseries in rows if not timeseries),
+            tuple(column for _, column, timeseries in rows if timeseries),
+        )
+
+    def set_primary_key(self, securable_id: str, key: PrimaryKey) -> None:
+        self.cursor.execute("DELETE FROM meta.primary_keys WHERE securable_id = ?", [securable_id])
+        columns = [(c, False) for c in key.columns] + [(c, True) for c in key.timeseries]
+        self.cursor.execute(
+            f"INSERT INTO meta.primary_keys VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(columns))}",
+            [
+                value
+                for position, (column, timeseries) in enumerate(columns, start=1)
+                for value in (securable_id, key.name, column, position, timeseries)
+            ],
         )
 
     # -- grants ------------------------------------------------------------------------------

@@ -27,11 +27,12 @@ def current_version(connection: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def migrate(connection: duckdb.DuckDBPyConnection) -> int:
-    """Apply every migration newer than the home's version, each in its own transaction."""
+def migrate(connection: duckdb.DuckDBPyConnection, *, up_to: int | None = None) -> int:
+    """Apply every migration newer than the home's version (and, with ``up_to``, no newer than
+    that: how tests build a home as an older version left it), each in its own transaction."""
     version = current_version(connection)
     for number, script in _migrations():
-        if number <= version:
+        if number <= version or (up_to is not None and number > up_to):
             continue
         connection.execute("BEGIN")
         try:

@@ -24,12 +24,13 @@ class Snapshot:
     version: int
     metastore: Securable
     by_id: dict[str, Securable]
-    by_name: dict[str, Securable]
+    by_name: dict[str, Securable]  # full name -> catalog, schema or object
     children: dict[str, tuple[str, ...]]
     principals: dict[str, str]  # name -> USER | GROUP
     members: dict[str, frozenset[str]]  # group -> direct members
     grants: tuple[Grant, ...]
     _groups_of: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    by_path: dict[str, Securable] = field(default_factory=dict, repr=False)  # experiments
 
     @classmethod
     def load(cls, metastore: Metastore, version: int) -> Snapshot:
@@ -76,6 +77,7 @@ class Snapshot:
             members={k: frozenset(v) for k, v in members.items()},
             grants=tuple(grants),
             _groups_of={k: frozenset(v) for k, v in groups_of.items()},
+            by_path={s.path: s for s in securables if s.path is not None},
         )
 
     # -- principals --------------------------------------------------------------------------
@@ -110,6 +112,10 @@ class Snapshot:
 
     def find(self, name: FullName) -> Securable | None:
         return self.by_name.get(str(name))
+
+    def experiment(self, path: str) -> Securable | None:
+        """The securable of the experiment at ``path`` (paths are case-sensitive, as MLflow's names)."""
+        return self.by_path.get(path)
 
     def parent(self, securable: Securable) -> Securable | None:
         return self.by_id.get(securable.parent_id) if securable.parent_id else None

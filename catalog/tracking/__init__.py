@@ -6,6 +6,8 @@
         tracking.log_param("max_depth", 8)
         tracking.log_metric("test_accuracy", 0.91)
 
+``autolog()`` logs scikit-learn fits by themselves (:mod:`catalog.tracking.autolog`).
+
 The module-level functions act on the connection ``catalog.connect`` opened most recently in
 this process (or one opened from ``$CATALOG_HOME`` / ``$CATALOG_USER``), and on the active run
 of the calling thread. ``Client(cat)`` takes a connection explicitly.
@@ -20,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from catalog.errors import InvalidRequest, NotFound
-from catalog.services.tracking import RUN_STATUSES
+from catalog.registry.entities import ModelVersion
+from catalog.tracking.autolog import autolog
 from catalog.tracking.client import Client, now_ms
+from catalog.tracking.datasets import frame_digest
 from catalog.tracking.reproducibility import source_tags
-from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunData, RunInfo
+from catalog.tracking.store import RUN_STATUSES, DatasetInput, Experiment, Metric, Run, RunData, RunInfo
 
 __all__ = [
     "ActiveRun",
@@ -35,6 +39,7 @@ __all__ = [
     "RunData",
     "RunInfo",
     "active_run",
+    "autolog",
     "end_run",
     "get_experiment_by_name",
     "log_artifact",
@@ -46,6 +51,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_runs",
     "set_experiment",
     "set_tag",
@@ -96,16 +102,7 @@ class ActiveRun:
 
     def _record_read(self, name: str, frame) -> None:
         """read_table while this run is active: the table becomes one of the run's inputs."""
-        import hashlib
-
-        import pandas as pd
-
-        try:
-            hashed = pd.util.hash_pandas_object(frame, index=False)
-        except TypeError:  # list, struct and map columns hold unhashable values: hash their text
-            hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
-        digest = hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
-        self.client.log_inputs(self.info.run_id, [DatasetInput(name, digest[:32], len(frame), "training")])
+        self.client.log_inputs(self.info.run_id, [DatasetInput(name, frame_digest(frame), len(frame), "training")])
 
     def end(self, status: str = "FINISHED") -> None:
         if self._listener in self.client.cat.read_listeners:
@@ -330,3 +327,14 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     figure.savefig(buffer, format=suffix)
     run = _run()
     run.client.log_bytes(run.info.run_id, buffer.getvalue(), artifact_file)
+
+
+# -- registry ------------------------------------------------------------------------------------
+def register_model(model_uri: str, name: str, tags: Mapping[str, str] | None = None) -> ModelVersion:
+    """Register a logged model as the next version of ``name`` (``catalog.schema.model``),
+    creating the registered model if needed (MLflow's ``mlflow.register_model``).
+
+    ``model_uri`` is ``runs:/<run_id>/<path>`` (what ``catalog.models.log_model`` returns) or a
+    registered version ``models:/<name>/<version>``. Needs CREATE MODEL on the schema for a new
+    model, ownership or MANAGE to add a version to an existing one."""
+    return _client().create_model_version(name, model_uri, tags=tags, create_model=True)

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.api import Catalog
-from catalog.errors import InvalidRequest
+from catalog.calls import call, embedded_connection
+from catalog.lineage import capture
 from catalog.services import tracking as service
 from catalog.services.context import Context
-from catalog.services.tracking import now_ms
 from catalog.tracking import artifacts
 from catalog.tracking.artifacts import FileInfo
-from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunInfo
+from catalog.tracking.datasets import frame_digest
+from catalog.tracking.registry_client import RegistryMethods
+from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunInfo, TrackingStore, now_ms
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class PagedList(list):
@@ -28,27 +33,15 @@ class PagedList(list):
         self.token = token
 
 
-class Client:
+class Client(RegistryMethods):
     """MLflow's ``MlflowClient`` over a catalog connection (``catalog.connect``'s result)."""
 
     def __init__(self, cat: Catalog | None = None) -> None:
-        if cat is None:
-            from catalog.tracking import current_connection
+        self.cat = embedded_connection(cat, "Tracking")
+        self._home: Path = self.cat.home
 
-            cat = current_connection()
-        if not hasattr(cat, "session"):
-            raise InvalidRequest(
-                "Tracking needs a catalog connection from catalog.connect(home); remote connections "
-                "come with the catalog server.",
-                error_code="UNSUPPORTED_OPERATION",
-            )
-        self.cat = cat
-        self._home: Path = cat.home
-
-    def _call(self, action: str, work, *, writes: bool, **params: Any):
-        return self.cat.session.run(
-            action, work, writes=writes, request_params={k: str(v) for k, v in params.items() if v is not None}
-        )
+    def _call(self, action: str, work, *, writes: bool, lineage: str | None = None, **params: Any):
+        return call(self.cat, action, work, writes=writes, lineage=lineage, **params)
 
     # -- experiments -------------------------------------------------------------------------
     def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
@@ -142,6 +135,26 @@ class Client:
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         self._call("logInputs", lambda ctx: service.log_inputs(ctx, run_id, datasets), writes=True, run_id=run_id)
 
+    def log_frame_inputs(self, run_id: str, frame: pd.DataFrame, context: str = "training") -> list[DatasetInput]:
+        """Record the catalog tables ``frame`` came from as inputs of the run, with the frame's
+        digest and row count; return what was recorded.
+
+        ``read_table`` marks its result with the table's name, and pandas keeps the mark through
+        most operations (``catalog.lineage.capture.frame_sources``); tables the caller cannot see,
+        and tables the run already lists as inputs (read while it was active), are left out."""
+        digest, rows = frame_digest(frame), len(frame)
+
+        def work(ctx: Context) -> list[DatasetInput]:
+            service.get_run_info(ctx, run_id, write=True)
+            listed = {dataset.name for dataset in TrackingStore(ctx.cursor).inputs(run_id)}
+            names = dict.fromkeys(str(s.full_name) for s in capture.frame_sources(ctx, frame))
+            found = [DatasetInput(name, digest, rows, context) for name in names if name not in listed]
+            if found:
+                service.log_inputs(ctx, run_id, found)
+            return found
+
+        return self._call("logInputs", work, writes=True, run_id=run_id)
+
     def search_runs(
         self,
         experiment_ids: Sequence[str],
@@ -222,6 +235,15 @@ class Client:
             return artifacts.store_bytes(self._root(ctx, run_id, write=True), data, artifact_file)
 
         return self._call("logArtifact", work, writes=True, run_id=run_id, path=artifact_file)
+
+    def logged_model_path(self, run_id: str, artifact_path: str) -> Path:
+        """The folder of a model logged to a run, to load in place (needs read access to the
+        run's experiment; audited as ``loadModel``)."""
+
+        def work(ctx: Context) -> Path:
+            return artifacts.resolve_inside(self._root(ctx, run_id, write=False), artifact_path or None)
+
+        return self._call("loadModel", work, writes=False, run_id=run_id, path=artifact_path)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         return self._call(

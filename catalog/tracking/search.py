@@ -2,7 +2,7 @@
 
     compiled = compile_search(["1"], "metrics.test_accuracy > 0.8 and params.max_depth = '8'",
                               order_by=["metrics.test_accuracy DESC"], max_results=10)
-    page = compiled.run(cursor)          # page.run_ids, page.next_page_token
+    page = compiled.run(cursor)          # page.run_ids, page.rows, page.next_page_token
 
 The grammar, as MLflow's ``SearchUtils`` accepts it (``mlflow/utils/search_utils.py``)::
 
@@ -88,6 +88,7 @@ _RUN_VIEWS = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": (
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY_PART = re.compile(r"[A-Za-z0-9_]+")
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![A-Za-z0-9_.])")
+_COLUMN = re.compile(r"[a-z_]+")
 _OPERATOR = re.compile(r"<=|>=|!=|<>|==|=|<|>")
 
 _FILTER_HELP = (
@@ -127,15 +128,17 @@ class OrderTerm:
 @dataclass(frozen=True)
 class SearchPage:
     run_ids: list[str]
+    rows: list[tuple]  # the selected columns of meta.runs, run_id first
     next_page_token: str | None
 
 
 @dataclass(frozen=True)
 class CompiledSearch:
-    """One query returning the matching run ids in order, one page of them.
+    """One query returning the matching runs in order, one page of them.
 
     Attributes:
-        sql: DuckDB SQL with ``?`` placeholders; it selects one column, ``run_id``.
+        sql: DuckDB SQL with ``?`` placeholders; it selects the requested columns of
+            ``meta.runs``, ``run_id`` first.
         params: the values for the placeholders, in order.
         offset: rows skipped (from the page token).
         max_results: the page size (the query's LIMIT).
@@ -156,8 +159,8 @@ class CompiledSearch:
 
     def run(self, cursor: Any) -> SearchPage:
         """Execute on a DuckDB connection or cursor."""
-        run_ids = [row[0] for row in cursor.execute(self.sql, self.params).fetchall()]
-        return SearchPage(run_ids, self.next_page_token(len(run_ids)))
+        rows = cursor.execute(self.sql, self.params).fetchall()
+        return SearchPage([row[0] for row in rows], rows, self.next_page_token(len(rows)))
 
 
 # -- parsing -------------------------------------------------------------------------------------
@@ -413,31 +416,56 @@ def parse_order_by(entry: str) -> OrderTerm:
 
 
 # -- compiling -----------------------------------------------------------------------------------
-def _condition(clause: Clause, params: list[Any]) -> str:
-    field, op = clause.field, clause.operator
-    values = list(clause.value) if isinstance(clause.value, tuple) else [clause.value]
-    marks = f"({', '.join('?' * len(values))})" if op in ("IN", "NOT IN") else "?"
-    if field.kind == ATTRIBUTE:
+class _Joins:
+    """One join of meta.runs to the metric, param or tag table per key the search names.
+
+    A key's row is unique per run (the tables' primary key is (run_id, key)), so the clauses on
+    a key become conditions of its join, which is then an inner join: a run without the key
+    matches no clause on it (``!=`` included). A key that is only ordered on is a left join, so
+    that runs without it stay, ordered last. One join serves every clause and the order term on
+    its key: ``metrics.acc > 0.8`` ordered by ``metrics.acc`` reads that metric once.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], tuple[str, list[str], list[Any]]] = {}
+
+    def alias(self, field: Field) -> str:
+        found = self._by_key.get((field.kind, field.key))
+        if found is None:
+            found = self._by_key[(field.kind, field.key)] = (f"k{len(self._by_key) + 1}", [], [])
+        return found[0]
+
+    def condition(self, clause: Clause) -> None:
+        field, op = clause.field, clause.operator
+        values = list(clause.value) if isinstance(clause.value, tuple) else [clause.value]
+        marks = f"({', '.join('?' * len(values))})" if op in ("IN", "NOT IN") else "?"
+        alias = self.alias(field)
+        _, conditions, params = self._by_key[(field.kind, field.key)]
+        conditions.append(f"{alias}.value {op} {marks}")
         params.extend(values)
-        return f"r.{field.key} {op} {marks}"
-    params.append(field.key)
-    params.extend(values)
-    # IEEE: NaN is unordered, while DuckDB sorts it above every number; keep it out unless !=.
-    nan_guard = " AND NOT isnan(value)" if field.kind == METRIC and op != "!=" else ""
-    return f"r.run_id IN (SELECT run_id FROM {_TABLES[field.kind]} WHERE key = ? AND value {op} {marks}{nan_guard})"
+        # IEEE: NaN is unordered, while DuckDB sorts it above every number; keep it out unless !=.
+        if field.kind == METRIC and op != "!=":
+            conditions.append(f"NOT isnan({alias}.value)")
+
+    def sql(self, params: list[Any]) -> str:
+        """The JOIN clauses, their parameters appended to ``params`` in text order."""
+        joins = []
+        for (kind, key), (alias, conditions, values) in self._by_key.items():
+            on = " AND ".join([f"{alias}.run_id = r.run_id", f"{alias}.key = ?", *conditions])
+            joins.append(f"{'JOIN' if conditions else 'LEFT JOIN'} {_TABLES[kind]} AS {alias} ON {on}")
+            params += [key, *values]
+        return " ".join(joins)
 
 
-def _order(terms: Sequence[OrderTerm], joins: list[str], join_params: list[Any]) -> list[str]:
+def _order(terms: Sequence[OrderTerm], joins: _Joins) -> list[str]:
     items: list[str] = []
-    for n, term in enumerate(terms, 1):
+    for term in terms:
         direction = "ASC" if term.ascending else "DESC"
         field = term.field
         if field.kind == ATTRIBUTE:
             items.append(f"r.{field.key} {direction} NULLS LAST")
             continue
-        alias = f"o{n}"
-        joins.append(f"LEFT JOIN {_TABLES[field.kind]} AS {alias} ON {alias}.run_id = r.run_id AND {alias}.key = ?")
-        join_params.append(field.key)
+        alias = joins.alias(field)
         if field.kind == METRIC:
             rank = f"CASE WHEN {alias}.value IS NULL THEN 2 WHEN isnan({alias}.value) THEN 1 ELSE 0 END"
             items += [rank, f"{alias}.value {direction}"]
@@ -456,6 +484,7 @@ def compile_search(
     max_results: int = 1000,
     run_view: str = "ACTIVE_ONLY",
     page_token: str | None = None,
+    columns: Sequence[str] = ("run_id",),
 ) -> CompiledSearch:
     """Compile MLflow's search_runs arguments to one query over ``meta.runs``.
 
@@ -467,6 +496,8 @@ def compile_search(
         max_results: page size, 1 to 50,000.
         run_view: ACTIVE_ONLY, DELETED_ONLY or ALL (any case).
         page_token: a token from ``CompiledSearch.next_page_token`` of the same search.
+        columns: the columns of ``meta.runs`` to select, ``run_id`` first (the caller's
+            names, not the user's: they go into the SQL text).
 
     Returns:
         The SQL, its parameters, and what makes the next page token.
@@ -474,6 +505,8 @@ def compile_search(
     Raises:
         InvalidRequest: a bad filter, order_by entry, page size, run view or page token.
     """
+    if not columns or columns[0] != "run_id" or not all(_COLUMN.fullmatch(c) for c in columns):
+        raise ValueError(f"columns must be column names of meta.runs, run_id first, not {columns!r}")
     if isinstance(experiment_ids, str | bytes) or not isinstance(experiment_ids, Sequence):
         raise InvalidRequest("experiment_ids must be a list of experiment ids, e.g. ['1'].")
     ids = []
@@ -500,17 +533,26 @@ def compile_search(
     scope = _scope(ids, filter_string or "", list(order_by or ()), run_view.upper())
     offset = _decode_token(page_token, scope)
 
-    joins: list[str] = []
-    params: list[Any] = []
-    order = _order(terms, joins, params)
+    joins = _Joins()
     where = [f"r.experiment_id IN ({', '.join('?' * len(ids))})" if ids else "FALSE"]
-    params.extend(ids)
+    where_params: list[Any] = [*ids]
     where.append(f"r.lifecycle_stage IN ({', '.join('?' * len(stages))})")
-    params.extend(stages)
-    where += [_condition(clause, params) for clause in clauses]
-    params += [max_results, offset]
+    where_params.extend(stages)
+    for clause in clauses:
+        if clause.field.kind == ATTRIBUTE:
+            values = list(clause.value) if isinstance(clause.value, tuple) else [clause.value]
+            marks = f"({', '.join('?' * len(values))})" if clause.operator in ("IN", "NOT IN") else "?"
+            where.append(f"r.{clause.field.key} {clause.operator} {marks}")
+            where_params.extend(values)
+        else:
+            joins.condition(clause)
+    order = _order(terms, joins)
+    params: list[Any] = []
+    join_sql = joins.sql(params)
+    params += [*where_params, max_results, offset]
     sql = (
-        f"SELECT r.run_id FROM meta.runs AS r {' '.join(joins)} WHERE {' AND '.join(where)} "
+        f"SELECT {', '.join(f'r.{c}' for c in columns)} FROM meta.runs AS r {join_sql} "
+        f"WHERE {' AND '.join(where)} "
         f"ORDER BY {', '.join(order)} LIMIT ? OFFSET ?"
     )
     return CompiledSearch(sql=sql, params=params, offset=offset, max_results=max_results, scope=scope)

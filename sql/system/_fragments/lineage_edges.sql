@@ -4,7 +4,10 @@
 -- dropped objects included. An edge shows when at least one end is seen; the other end is
 -- masked (names NULL, type MASKED), so a reader learns that something they may not see feeds
 -- (or is fed by) what they may see, and never its name.
-WITH seen AS (
+WITH catalog_objects AS (  -- experiments' paths are not table names, even when they look like one
+    SELECT s.id, s.full_name FROM meta.securables s JOIN __visible v ON v.id = s.id WHERE s.type <> 'EXPERIMENT'
+),
+seen AS (
     SELECT
         e.*,
         (reader.is_admin OR e.source_type = 'PATH' OR seen_source.id IS NOT NULL) AS source_seen,
@@ -16,9 +19,9 @@ WITH seen AS (
         JOIN __principals p ON p.name = m.owner
         WHERE m.type = 'METASTORE'
     ) reader
-    LEFT JOIN (SELECT s.id, s.full_name FROM meta.securables s JOIN __visible v ON v.id = s.id) seen_source
+    LEFT JOIN catalog_objects seen_source
         ON seen_source.full_name = e.source_name
-    LEFT JOIN (SELECT s.id, s.full_name FROM meta.securables s JOIN __visible v ON v.id = s.id) seen_target
+    LEFT JOIN catalog_objects seen_target
         ON seen_target.full_name = e.target_name
 ),
 named AS (

@@ -1,8 +1,8 @@
--- The experiments the reader may read: their owner (a user, or a group the reader is in) and
--- metastore admins. (Permission levels on experiments will widen this.)
+-- The experiments the reader may read: those whose securable (type EXPERIMENT, named by the
+-- experiment's path) the reader may see, which for an experiment means holding CAN READ,
+-- CAN EDIT or CAN MANAGE on it or owning it (the reader or one of their groups), or being a
+-- metastore admin. __visible holds exactly those securables, decided by the grant index.
 SELECT e.*
 FROM meta.experiments e
-WHERE e.owner IN (SELECT name FROM __principals)
-   OR EXISTS (
-        SELECT 1 FROM meta.securables m JOIN __principals p ON p.name = m.owner WHERE m.type = 'METASTORE'
-   )
+JOIN meta.securables s ON s.type = 'EXPERIMENT' AND s.full_name = e.name
+JOIN __visible v ON v.id = s.id

@@ -50,6 +50,9 @@ class Engine:
         self._state: tuple[Snapshot, Authorizer] | None = None
         self._version = 0
         self._users = 0
+        # Bumped by every committed write: caches of table contents (online feature lookups)
+        # are valid while it stays the same.
+        self.data_generation = 0
         try:
             with self.write_lock:
                 migrate(self.db)
@@ -207,6 +210,7 @@ class Session:
                 snapshot, authz = self.engine.state()
             ctx = Context(self.principal, snapshot, authz, self.cursor, self.current_catalog, self.current_schema)
             ctx.home = self.engine.home
+            ctx.data_generation = self.engine.data_generation
             if lineage is not None:
                 ctx.lineage = self._write_run(lineage, action_name, params)
             events = []
@@ -221,6 +225,8 @@ class Session:
                 summary = result_summary(result) if result_summary else None
                 self._record(ctx, action_name, params, 200, None, summary)
                 self.cursor.execute("COMMIT")
+                if writes:
+                    self.engine.data_generation += 1
             except BaseException as exc:
                 self._rollback()
                 error = _as_catalog_error(exc, ctx.physical_names)

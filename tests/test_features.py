@@ -362,3 +362,35 @@ def test_lookup_features_gives_the_latest_values(world, fe):
     bob = FeatureEngineeringClient(world["bob"])
     with pytest.raises(PermissionDenied):
         bob.lookup_features(TABLE, [1])
+
+
+def test_lookups_see_every_committed_write(world, fe):
+    assert fe.lookup_features(TABLE, [1])["tenure_months"].tolist() == [2]
+    newer = pd.DataFrame(
+        {"customer_id": [1], "ts": [ts("2026-05-01")], "tenure_months": [5], "avg_session_minutes": [9.0]}
+    )
+    fe.write_table(name=TABLE, df=newer, mode="merge")
+    assert fe.lookup_features(TABLE, [1])["tenure_months"].tolist() == [5]
+    world["alice"].sql(f"UPDATE {TABLE} SET tenure_months = 6 WHERE customer_id = 1 AND ts = TIMESTAMP '2026-05-01'")
+    assert fe.lookup_features(TABLE, [1])["tenure_months"].tolist() == [6]
+
+
+def test_cached_lookups_match_a_pandas_reference(fe):
+    rng = np.random.default_rng(3)
+    rows = pd.DataFrame(
+        {
+            "region": rng.choice(["eu", "us"], 400),
+            "customer_id": rng.integers(0, 50, 400),
+            "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 10_000, 400), unit="min"),
+            "score": rng.random(400),
+        }
+    ).drop_duplicates(["region", "customer_id", "ts"])
+    fe.create_table(name="main.ml.scores", primary_keys=["region", "customer_id"], timestamp_keys=["ts"], df=rows)
+    keys = [(r, int(c)) for r, c in zip(rng.choice(["eu", "us", "apac"], 60), rng.integers(0, 60, 60), strict=True)]
+    cached = fe.lookup_features("main.ml.scores", keys)
+    # the reference: the latest row of each key, computed with pandas
+    reference = rows.sort_values("ts").groupby(["region", "customer_id"]).tail(1).set_index(["region", "customer_id"])
+    expected = reference.reindex(pd.MultiIndex.from_tuples(keys, names=["region", "customer_id"])).reset_index()
+    pd.testing.assert_frame_equal(cached.reset_index(drop=True), expected, check_dtype=False)
+    with pytest.raises(InvalidRequest, match="keyed by"):
+        fe.lookup_features("main.ml.scores", [1])

@@ -404,6 +404,26 @@ def latest_values(
         ) from error
 
 
+def latest_rows(
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    keys: Sequence[str],
+    timestamp: str | None,
+    features: Sequence[str],
+) -> pd.DataFrame:
+    """The latest row of every key (same rule as :func:`latest_values`), for an online cache:
+    the key columns, the timestamp column (if any), then ``features``."""
+    columns = [*keys, *([timestamp] if timestamp else []), *features]
+    where = [f"{quote(k)} IS NOT NULL" for k in keys] + ([f"{quote(timestamp)} IS NOT NULL"] if timestamp else [])
+    partition = ", ".join(quote(k) for k in keys)
+    sql = (
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote_relation(relation)} "
+        f"WHERE {' AND '.join(where)} "
+        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {_latest_first(timestamp)}) = 1"
+    )
+    return fetch_frame(connection, sql)
+
+
 def _latest_first(timestamp: str | None, alias: str = "") -> str:
     """The order that puts a key's latest row first: its timestamp, then its position in storage."""
     order = f"{alias}rowid DESC"

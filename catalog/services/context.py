@@ -77,6 +77,7 @@ class Context:
     lineage: WriteRun | None = None  # set when the statement writes data (catalog.lineage.capture)
     after_commit: list[Callable[[], None]] = field(default_factory=list)  # e.g. removing files
     home: Path | None = None  # the catalog home, where files (artifacts, model versions) live
+    data_generation: int = 0  # the engine's count of committed writes when this request began
     _stale: bool = False
 
     @property

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from catalog.errors import InvalidRequest
-from catalog.features import pit
+from catalog.features import online, pit
 from catalog.features.entities import FeatureLookup, FeatureTable
 from catalog.lineage import capture
 from catalog.names import FullName
@@ -191,16 +191,24 @@ def table_digest(ctx: Context, table: Securable) -> str:
 
 
 def lookup_features(ctx: Context, name: FullName, keys: Sequence[Any] | Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """The latest feature values of each key (online serving)."""
+    """The latest feature values of each key (online serving), from the in-memory cache of the
+    table's latest rows (reloaded after any committed write). Needs SELECT on the table."""
     table = ctx.lookup(name, TABLE)
     ctx.require("read", table)
     entity = get_feature_table(ctx, name)
     tuples = [tuple(k) if isinstance(k, list | tuple) else (k,) for k in keys]
-    return pit.latest_values(
-        ctx.cursor,
-        table.storage_name,
+    for values in tuples:
+        if len(values) != len(entity.primary_keys):
+            raise InvalidRequest(
+                f"Key {values!r} has {len(values)} part(s); '{name}' is keyed by {entity.primary_keys}.",
+                error_code="INVALID_PARAMETER_VALUE",
+            )
+    timestamp = entity.timestamp_keys[0] if entity.timestamp_keys else None
+    return online.CACHE.lookup(
+        str(ctx.home),
+        table.id,
+        ctx.data_generation,
         entity.primary_keys,
-        entity.timestamp_keys[0] if entity.timestamp_keys else None,
-        entity.features,
         tuples,
+        lambda: pit.latest_rows(ctx.cursor, table.storage_name, entity.primary_keys, timestamp, entity.features),
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import Timing, human, print_table
 
-from catalog.features.pit import ResolvedLookup, create_key_index, latest_values, point_in_time_join
+from catalog.features.online import LatestValueCache
+from catalog.features.pit import ResolvedLookup, create_key_index, latest_rows, latest_values, point_in_time_join
 
 
 @dataclass(frozen=True)
@@ -210,14 +212,29 @@ class ServingResult:
     agree: bool  # our values are those of the hand-written query, key by key
 
 
-def measure_serving(db: duckdb.DuckDBPyConnection, size: Size, name: str) -> ServingResult:
+def query_lookup(db: duckdb.DuckDBPyConnection) -> Callable[[int], pd.DataFrame]:
+    """One key through ``latest_values``: a DuckDB query per lookup."""
+    return lambda key: latest_values(db, "feat", ["k"], "ts", list(FEATURES), [(key,)])
+
+
+def cached_lookup(db: duckdb.DuckDBPyConnection) -> Callable[[int], pd.DataFrame]:
+    """One key through the in-memory cache that ``FeatureEngineeringClient.lookup_features``
+    uses (loaded once, at the first lookup: the warm-up)."""
+    cache = LatestValueCache()
+    load = lambda: latest_rows(db, "feat", ["k"], "ts", list(FEATURES))  # noqa: E731
+    return lambda key: cache.lookup("bench", "feat", 0, ["k"], [(key,)], load)
+
+
+def measure_serving(
+    db: duckdb.DuckDBPyConnection, size: Size, name: str, lookup_one: Callable[[int], pd.DataFrame]
+) -> ServingResult:
     rng = np.random.default_rng(11)
     keys = [int(k) for k in rng.integers(0, size.keys, size.lookups)]
     ours, raw, agree = [], [], True
-    latest_values(db, "feat", ["k"], "ts", list(FEATURES), [(keys[0],)])  # warm up
+    lookup_one(keys[0])  # warm up
     for key in keys:  # interleaved
         start = time.perf_counter()
-        frame = latest_values(db, "feat", ["k"], "ts", list(FEATURES), [(key,)])
+        frame = lookup_one(key)
         ours.append(time.perf_counter() - start)
         start = time.perf_counter()
         row = db.execute(ONE_KEY, [key]).fetchone()
@@ -243,9 +260,10 @@ def run(size: Size, *, progress: bool = True) -> Results:
         training = measure_training(db, size, progress)
         if progress:
             print(f"  feature_pit: {size.lookups:,} one-key lookups, without and with an index ...", flush=True)
-        serving = [measure_serving(db, size, "no index (scan)")]
+        serving = [measure_serving(db, size, "no index (scan)", query_lookup(db))]
         create_key_index(db, "feat", "k")
-        serving.append(measure_serving(db, size, "ART index on k"))
+        serving.append(measure_serving(db, size, "ART index on k", query_lookup(db)))
+        serving.append(measure_serving(db, size, "in-memory latest rows (lookup_features)", cached_lookup(db)))
     finally:
         db.close()
     return Results(training, serving)

@@ -209,11 +209,12 @@ class Context:
     def run_after_commit(self) -> None:
         """Run what had to wait until the transaction committed (deleting the files of a dropped
         model version: done earlier, a failed commit would leave rows pointing at nothing).
-        A failure here is logged, not raised: the change itself is already durable."""
+        These are file clean-ups; one that fails is logged, not raised, because the change itself
+        is already durable and the caller must not be told it failed."""
         for action in self.after_commit:
             try:
                 action()
-            except Exception:
+            except OSError:
                 logger.warning("clean-up after commit failed", exc_info=True)
 
     def changed(self) -> None:

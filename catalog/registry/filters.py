@@ -19,6 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from catalog.errors import InvalidRequest
+from catalog.registry.entities import ModelVersion, RegisteredModel
 
 TAG_PREFIX = "tags."
 Row = Mapping[str, Any]  # field name -> value, with tags under "tags" as a dict
@@ -208,3 +209,54 @@ def _order_term(entry: str, fields: Fields) -> tuple[str, bool]:
             error_code="INVALID_PARAMETER_VALUE",
         )
     return words[0], len(words) == 2 and words[1].upper() == "DESC"
+
+
+def model_fields(model: RegisteredModel) -> dict[str, Any]:
+    """What a filter or order on registered models sees of one."""
+    return {
+        "name": model.name,
+        "owner": model.owner,
+        "description": model.description,
+        "creation_timestamp": model.creation_timestamp,
+        "last_updated_timestamp": model.last_updated_timestamp,
+        "tags": model.tags,
+    }
+
+
+def version_fields(version: ModelVersion) -> dict[str, Any]:
+    """What a filter or order on model versions sees of one."""
+    return {
+        "name": version.name,
+        "version_number": float(version.version),
+        "run_id": version.run_id,
+        "source_path": version.source,
+        "user_id": version.user_id,
+        "current_stage": version.current_stage,
+        "status": version.status,
+        "creation_timestamp": version.creation_timestamp,
+        "last_updated_timestamp": version.last_updated_timestamp,
+        "tags": version.tags,
+    }
+
+
+def check_limit(max_results: int, most: int) -> int:
+    if not isinstance(max_results, int) or isinstance(max_results, bool) or not 1 <= max_results <= most:
+        raise InvalidRequest(
+            f"max_results must be a whole number from 1 to {most}, not {max_results!r}.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    return max_results
+
+
+def page_of(items: list, limit: int, page_token: str | None) -> tuple[list, str | None]:
+    """One page of ``items`` and the token of the next (an offset), None after the last."""
+    start = 0
+    if page_token:
+        try:
+            start = int(page_token)
+        except ValueError:
+            start = -1
+        if start < 0:
+            raise InvalidRequest(f"Invalid page_token {page_token!r}.", error_code="INVALID_PARAMETER_VALUE")
+    page = items[start : start + limit]
+    return page, (str(start + limit) if start + limit < len(items) else None)

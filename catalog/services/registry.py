@@ -26,7 +26,7 @@ from pathlib import Path
 from catalog.errors import AlreadyExists, InvalidName, InvalidRequest, NotFound
 from catalog.lineage import capture
 from catalog.names import FullName
-from catalog.registry import filters
+from catalog.registry import filters, reading
 from catalog.registry.entities import STAGES, ModelVersion, RegisteredModel, normalize_stage
 from catalog.registry.store import RegistryStore, VersionRow, version_dir
 from catalog.securables import RELATION_TYPES, Securable, SecurableType
@@ -99,7 +99,7 @@ def create_registered_model(
 def get_registered_model(ctx: Context, name: str) -> RegisteredModel:
     model = find_model(ctx, name)
     ctx.require_visible(model)
-    return _registered_models(ctx, [model])[0]
+    return reading.registered_models(ctx.cursor, [model])[0]
 
 
 def update_registered_model(ctx: Context, name: str, description: str | None) -> RegisteredModel:
@@ -107,7 +107,7 @@ def update_registered_model(ctx: Context, name: str, description: str | None) ->
     ctx.require("manage", model)
     ctx.metastore.update_securable(model.id, ctx.principal, comment=description)
     ctx.changed()
-    return _registered_models(ctx, [ctx.snapshot.get(model.id)])[0]
+    return reading.registered_models(ctx.cursor, [ctx.snapshot.get(model.id)])[0]
 
 
 def delete_registered_model(ctx: Context, home: Path, name: str | FullName) -> None:
@@ -137,11 +137,13 @@ def search_registered_models(
     ctx: Context, filter_string: str | None, max_results: int, order_by: Sequence[str] | None, page_token: str | None
 ) -> tuple[list[RegisteredModel], str | None]:
     predicate = filters.compile_filter(filter_string, filters.MODEL_FIELDS)
-    limit = _limit(max_results)
+    limit = filters.check_limit(max_results, MAX_SEARCH_RESULTS)
     models = _visible_models(ctx)
-    found = [m for m in _registered_models(ctx, models) if predicate(_model_row(m))]
-    rows = filters.sort_rows([_model_row(m) | {"_entity": m} for m in found], order_by, filters.MODEL_FIELDS, ["name"])
-    return _page([r["_entity"] for r in rows], limit, page_token)
+    found = [m for m in reading.registered_models(ctx.cursor, models) if predicate(filters.model_fields(m))]
+    rows = filters.sort_rows(
+        [filters.model_fields(m) | {"_entity": m} for m in found], order_by, filters.MODEL_FIELDS, ["name"]
+    )
+    return filters.page_of([r["_entity"] for r in rows], limit, page_token)
 
 
 # -- versions ------------------------------------------------------------------------------------------
@@ -264,7 +266,7 @@ def model_versions(ctx: Context, name: str) -> list[ModelVersion]:
     """Every version of a model, newest first."""
     model = find_model(ctx, name)
     ctx.require_visible(model)
-    return _versions(ctx, [model])[model.id]
+    return reading.versions_of(ctx.cursor, [model])[model.id]
 
 
 def get_latest_versions(ctx: Context, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
@@ -272,18 +274,18 @@ def get_latest_versions(ctx: Context, name: str, stages: Sequence[str] | None = 
     model = find_model(ctx, name)
     ctx.require_visible(model)
     wanted = [normalize_stage(s) for s in stages] if stages else list(STAGES)
-    return [v for v in _registered_models(ctx, [model])[0].latest_versions if v.current_stage in wanted]
+    return [v for v in reading.registered_models(ctx.cursor, [model])[0].latest_versions if v.current_stage in wanted]
 
 
 def search_model_versions(
     ctx: Context, filter_string: str | None, max_results: int, order_by: Sequence[str] | None, page_token: str | None
 ) -> tuple[list[ModelVersion], str | None]:
     predicate = filters.compile_filter(filter_string, filters.VERSION_FIELDS)
-    limit = _limit(max_results)
-    versions = [v for versions in _versions(ctx, _visible_models(ctx)).values() for v in versions]
-    rows = [_version_row(v) | {"_entity": v} for v in versions if predicate(_version_row(v))]
+    limit = filters.check_limit(max_results, MAX_SEARCH_RESULTS)
+    versions = [v for versions in reading.versions_of(ctx.cursor, _visible_models(ctx)).values() for v in versions]
+    rows = [filters.version_fields(v) | {"_entity": v} for v in versions if predicate(filters.version_fields(v))]
     ordered = filters.sort_rows(rows, order_by, filters.VERSION_FIELDS, ["name", "version_number DESC"])
-    return _page([r["_entity"] for r in ordered], limit, page_token)
+    return filters.page_of([r["_entity"] for r in ordered], limit, page_token)
 
 
 def set_model_version_tag(ctx: Context, name: str, version: int | str, key: str, value: str) -> None:
@@ -352,7 +354,9 @@ def locate(
         number = _aliased(ctx, model, alias)
     elif stage is not None:
         wanted = normalize_stage(stage)
-        latest = [v for v in _registered_models(ctx, [model])[0].latest_versions if v.current_stage == wanted]
+        latest = [
+            v for v in reading.registered_models(ctx.cursor, [model])[0].latest_versions if v.current_stage == wanted
+        ]
         if not latest:
             raise NotFound(
                 f"Registered model '{model.full_name}' has no version in stage {wanted}.",
@@ -456,117 +460,10 @@ def _visible_models(ctx: Context) -> list[Securable]:
     return [s for s in ctx.snapshot.by_id.values() if s.type is SecurableType.MODEL and s.id in visible]
 
 
-def _versions(ctx: Context, models: Sequence[Securable]) -> dict[str, list[ModelVersion]]:
-    """model id -> its versions, newest first, as entities."""
-    store = RegistryStore(ctx.cursor)
-    ids = [m.id for m in models]
-    names = {m.id: str(m.full_name) for m in models}
-    aliases = store.aliases(ids)
-    tags = store.version_tags(ids)
-    found: dict[str, list[ModelVersion]] = {m.id: [] for m in models}
-    for row in store.versions(ids):
-        pointing = tuple(sorted(a for a, v in aliases.get(row.model_id, {}).items() if v == row.version))
-        found[row.model_id].append(
-            ModelVersion(
-                name=names[row.model_id],
-                version=row.version,
-                creation_timestamp=row.creation_timestamp,
-                last_updated_timestamp=row.last_updated_timestamp,
-                user_id=row.created_by,
-                current_stage=row.current_stage,
-                source=row.source,
-                run_id=row.run_id,
-                status=row.status,
-                description=row.description,
-                digest=row.digest,
-                storage_location=row.storage_location,
-                tags=tags.get((row.model_id, row.version), {}),
-                aliases=pointing,
-            )
-        )
-    return found
-
-
 def _version(ctx: Context, model: Securable, version: int) -> ModelVersion:
-    for found in _versions(ctx, [model])[model.id]:
+    for found in reading.versions_of(ctx.cursor, [model])[model.id]:
         if found.version == version:
             return found
     raise NotFound(
         f"Registered model '{model.full_name}' has no version {version}.", error_code="RESOURCE_DOES_NOT_EXIST"
     )
-
-
-def _registered_models(ctx: Context, models: Sequence[Securable]) -> list[RegisteredModel]:
-    store = RegistryStore(ctx.cursor)
-    ids = [m.id for m in models]
-    aliases, tags, versions = store.aliases(ids), store.model_tags(ids), _versions(ctx, models)
-    result = []
-    for model in models:
-        latest: dict[str, ModelVersion] = {}
-        for version in versions[model.id]:  # newest first
-            latest.setdefault(version.current_stage, version)
-        result.append(
-            RegisteredModel(
-                name=str(model.full_name),
-                owner=model.owner,
-                creation_timestamp=_ms(model.created_at),
-                last_updated_timestamp=_ms(model.updated_at),
-                description=model.comment,
-                tags=tags.get(model.id, {}),
-                aliases=aliases.get(model.id, {}),
-                latest_versions=tuple(latest[s] for s in STAGES if s in latest),
-            )
-        )
-    return result
-
-
-def _ms(when) -> int:
-    return int(when.timestamp() * 1000) if when is not None else 0
-
-
-def _model_row(model: RegisteredModel) -> dict:
-    return {
-        "name": model.name,
-        "owner": model.owner,
-        "description": model.description,
-        "creation_timestamp": model.creation_timestamp,
-        "last_updated_timestamp": model.last_updated_timestamp,
-        "tags": model.tags,
-    }
-
-
-def _version_row(version: ModelVersion) -> dict:
-    return {
-        "name": version.name,
-        "version_number": float(version.version),
-        "run_id": version.run_id,
-        "source_path": version.source,
-        "user_id": version.user_id,
-        "current_stage": version.current_stage,
-        "status": version.status,
-        "creation_timestamp": version.creation_timestamp,
-        "last_updated_timestamp": version.last_updated_timestamp,
-        "tags": version.tags,
-    }
-
-
-def _limit(max_results: int) -> int:
-    if not isinstance(max_results, int) or isinstance(max_results, bool) or not 1 <= max_results <= MAX_SEARCH_RESULTS:
-        raise InvalidRequest(
-            f"max_results must be a whole number from 1 to {MAX_SEARCH_RESULTS}, not {max_results!r}.",
-            error_code="INVALID_PARAMETER_VALUE",
-        )
-    return max_results
-
-
-def _page(items: list, limit: int, page_token: str | None) -> tuple[list, str | None]:
-    start = 0
-    if page_token:
-        try:
-            start = int(page_token)
-        except ValueError:
-            start = -1
-        if start < 0:
-            raise InvalidRequest(f"Invalid page_token {page_token!r}.", error_code="INVALID_PARAMETER_VALUE")
-    page = items[start : start + limit]
-    return page, (str(start + limit) if start + limit < len(items) else None)

@@ -15,8 +15,10 @@ import logging
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -81,42 +83,66 @@ def stored_as_logged(size: Size, result: SideResult) -> bool:
     return result.stored_points == size.batch_points and result.latest_loss == 1.0 / size.batch_points
 
 
+@dataclass(frozen=True)
+class Timed:
+    run_id: str  # the run that took the batches and the single calls
+    batches: float
+    singles: float
+    search: Timing
+    matched: int
+
+
+def timed_workloads(
+    size: Size,
+    client: Any,
+    metric: Callable[[str, float, int, int], Any],
+    new_experiment: Callable[[str], str],
+    params: Callable[[int], Any],
+) -> Timed:
+    """The three workloads through an MLflow-shaped client (ours or MlflowClient): the sides
+    differ only in their Metric class, how an experiment is made and how params are passed."""
+    run_id = client.create_run(new_experiment("bench")).info.run_id
+    start = settled()
+    for offset in range(0, size.batch_points, size.batch_size):
+        client.log_batch(
+            run_id,
+            metrics=[
+                metric("loss", 1.0 / (s + 1), 1_700_000_000_000 + s, s) for s in range(offset, offset + size.batch_size)
+            ],
+        )
+    batches = time.perf_counter() - start
+    start = settled()
+    for i in range(size.single_calls):
+        client.log_metric(run_id, f"m{i}", float(i), step=0)
+    singles = time.perf_counter() - start
+    search_experiment = new_experiment("bench-search")
+    for i in range(size.runs):
+        run = client.create_run(search_experiment, run_name=f"r{i}")
+        client.log_batch(run.info.run_id, metrics=[metric("test_accuracy", accuracy(i), 0, 0)], params=params(i))
+    found: list = []
+    search = sample(
+        "search",
+        lambda: found.append(
+            len(client.search_runs([search_experiment], FILTER, order_by=ORDER, max_results=size.runs))
+        ),
+        size.search_repeats,
+    )
+    return Timed(run_id, batches, singles, search, found[-1])
+
+
 def ours(size: Size, folder: Path) -> SideResult:
     with catalog.connect(folder / "home", user="admin") as cat:
         client = Client(cat)
-        experiment = client.create_experiment("/bench")
-        run_id = client.create_run(experiment).info.run_id
-        start = settled()
-        for offset in range(0, size.batch_points, size.batch_size):
-            client.log_batch(
-                run_id,
-                metrics=[
-                    Metric("loss", 1.0 / (s + 1), 1_700_000_000_000 + s, s)
-                    for s in range(offset, offset + size.batch_size)
-                ],
-            )
-        batches = time.perf_counter() - start
-        start = settled()
-        for i in range(size.single_calls):
-            client.log_metric(run_id, f"m{i}", float(i), step=0)
-        singles = time.perf_counter() - start
-        stored_points = len(client.get_metric_history(run_id, "loss"))
-        latest_loss = client.get_run(run_id).data.metrics["loss"]
-        search_experiment = client.create_experiment("/bench-search")
-        for i in range(size.runs):
-            run = client.create_run(search_experiment, run_name=f"r{i}")
-            client.log_batch(
-                run.info.run_id, metrics=[Metric("test_accuracy", accuracy(i), 0, 0)], params={"max_depth": depth(i)}
-            )
-        found: list = []
-        search = sample(
-            "search",
-            lambda: found.append(
-                len(client.search_runs([search_experiment], FILTER, order_by=ORDER, max_results=size.runs))
-            ),
-            size.search_repeats,
+        timed = timed_workloads(
+            size,
+            client,
+            Metric,
+            lambda name: client.create_experiment(f"/{name}"),
+            lambda i: {"max_depth": depth(i)},
         )
-        return SideResult(batches, singles, search, found[-1], stored_points, latest_loss)
+        stored_points = len(client.get_metric_history(timed.run_id, "loss"))
+        latest_loss = client.get_run(timed.run_id).data.metrics["loss"]
+        return SideResult(timed.batches, timed.singles, timed.search, timed.matched, stored_points, latest_loss)
 
 
 def mlflows(size: Size, folder: Path) -> SideResult | None:
@@ -131,39 +157,14 @@ def mlflows(size: Size, folder: Path) -> SideResult | None:
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
-    experiment = client.create_experiment("bench", artifact_location=(folder / "mlruns").as_uri())
-    run_id = client.create_run(experiment).info.run_id
-    start = settled()
-    for offset in range(0, size.batch_points, size.batch_size):
-        client.log_batch(
-            run_id,
-            metrics=[
-                MlflowMetric("loss", 1.0 / (s + 1), 1_700_000_000_000 + s, s)
-                for s in range(offset, offset + size.batch_size)
-            ],
-        )
-    batches = time.perf_counter() - start
-    start = settled()
-    for i in range(size.single_calls):
-        client.log_metric(run_id, f"m{i}", float(i), step=0)
-    singles = time.perf_counter() - start
-    search_experiment = client.create_experiment("bench-search", artifact_location=(folder / "mlruns2").as_uri())
-    for i in range(size.runs):
-        run = client.create_run(search_experiment, run_name=f"r{i}")
-        client.log_batch(
-            run.info.run_id,
-            metrics=[MlflowMetric("test_accuracy", accuracy(i), 0, 0)],
-            params=[Param("max_depth", depth(i))],
-        )
-    found: list = []
-    search = sample(
-        "search",
-        lambda: found.append(
-            len(client.search_runs([search_experiment], FILTER, order_by=ORDER, max_results=size.runs))
-        ),
-        size.search_repeats,
+    timed = timed_workloads(
+        size,
+        client,
+        MlflowMetric,
+        lambda name: client.create_experiment(name, artifact_location=(folder / f"mlruns-{name}").as_uri()),
+        lambda i: [Param("max_depth", depth(i))],
     )
-    return SideResult(batches, singles, search, found[-1])
+    return SideResult(timed.batches, timed.singles, timed.search, timed.matched)
 
 
 def run(size: Size, *, progress: bool = True) -> tuple[SideResult, SideResult | None]:

@@ -175,8 +175,26 @@ def point_in_time_join(
         outputs = _outputs(list(labels.columns), joins, exclude_columns)
         if not outputs:
             return pd.DataFrame(index=pd.RangeIndex(len(labels)))
-        sql, params = _training_sql(view, row_number, outputs, joins)
-        return fetch_frame(connection, sql, params)
+        label_names = {c.lower() for c in labels.columns}
+        features = [(name, sql) for name, sql in outputs if name.lower() not in label_names]
+        sql, params = _training_sql(view, row_number, features, joins)
+        joined = fetch_frame(connection, sql, params)
+    return _in_label_order(labels, joined, row_number, [name for name, _ in outputs])
+
+
+def _in_label_order(labels: pd.DataFrame, joined: pd.DataFrame, row_number: str, columns: list[str]) -> pd.DataFrame:
+    """The label columns as given, beside the joined feature columns put back in label order.
+
+    DuckDB's ASOF join returns rows in its own order; an ORDER BY the label row number costs a
+    second sort of every row, where placing each row at its number is one pass (a permutation).
+    """
+    positions = joined.pop(row_number).to_numpy()
+    order = np.empty(len(positions), dtype=np.int64)
+    order[positions] = np.arange(len(positions), dtype=np.int64)
+    features = joined.take(order).reset_index(drop=True)
+    kept = [c for c in labels.columns if c in columns]
+    result = pd.concat([labels[kept].reset_index(drop=True), features], axis=1)
+    return result[columns] if list(result.columns) != columns else result
 
 
 def _check_label_frame(labels: pd.DataFrame) -> None:
@@ -334,12 +352,11 @@ def _outputs(
 def _training_sql(
     view: str, row_number: str, outputs: list[tuple[str, str]], joins: list[_LookupSql]
 ) -> tuple[str, dict[str, Any]]:
-    selected = ", ".join(f"{sql} AS {quote(name)}" for name, sql in outputs)
+    selected = ", ".join([f"{_LABELS}.{quote(row_number)}"] + [f"{sql} AS {quote(name)}" for name, sql in outputs])
     ctes = [j.cte() for j in joins if j.features]
     sql = f"WITH {', '.join(ctes)} " if ctes else ""
     sql += f"SELECT {selected} FROM {quote(view)} AS {_LABELS} "
     sql += " ".join(j.join() for j in joins if j.features)
-    sql += f" ORDER BY {_LABELS}.{quote(row_number)}"
     params: dict[str, Any] = {}
     for join in joins:
         params.update(join.params)

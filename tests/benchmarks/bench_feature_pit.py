@@ -298,11 +298,12 @@ def report(size: Size, results: Results) -> None:
         ],
     )
     print(
-        "\n'raw' returns the rows in DuckDB's order; ours returns them in label order (ORDER BY the"
-        "\nlabel row number, in the same statement), breaks ties (same key and timestamp) by the row"
-        "\nstored last, and drops null keys and timestamps first; on a table whose PRIMARY KEY rules"
-        "\nties out it skips the tie-break. 'label order by numpy' fetches the raw rows with their row"
-        "\nnumber and permutes them in numpy instead of sorting in DuckDB."
+        "\n'raw' returns the rows in DuckDB's order; ours returns them in label order: DuckDB returns"
+        "\nonly the feature columns with the label row number, placed back by one permutation, beside"
+        "\nthe label frame's own columns. Ours breaks ties (same key and timestamp) by the row stored"
+        "\nlast, and drops null keys and timestamps first; on a table whose PRIMARY KEY rules ties out"
+        "\n(every feature table: what load_df reads) it skips the tie-break. 'label order by numpy'"
+        "\nfetches every raw column with the row number and permutes them all in numpy."
     )
     print_table(
         f"Latest values of one key (serving), {size.lookups:,} lookups each",

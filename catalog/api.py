@@ -9,6 +9,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from catalog.lineage.graph import LineageGraph
+from catalog.tokens import Tokens
 
 CreateMode = Literal["error", "ignore", "overwrite"]
 WriteMode = Literal["append", "overwrite", "merge"]
@@ -129,6 +130,19 @@ class Catalog(ABC):
         and MODIFY.
         """
 
+    @abstractmethod
+    def invoke(self, action: str, **arguments: Any) -> Any:
+        """Run the named engine operation (:mod:`catalog.operations`) as this connection's user.
+
+        The tracking, registry and feature clients are built on this call, so they work the
+        same on an embedded and a remote connection.
+        """
+
+    @property
+    def tokens(self) -> Tokens:
+        """Personal access tokens for the catalog server (create, list, revoke)."""
+        return Tokens(self)
+
     @property
     @abstractmethod
     def lineage(self) -> Lineage:
@@ -142,6 +156,11 @@ class Catalog(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection. Further calls raise CONNECTION_CLOSED."""
+
+    @property
+    @abstractmethod
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
 
     def __enter__(self) -> Catalog:
         return self

@@ -74,7 +74,7 @@ def _row(workspace_id: str, event: AuditEvent) -> tuple[str, tuple[Any, ...]]:
     """The event's id and its row, in the column order of meta.audit_log."""
     event_id = uuid.uuid4().hex
     stamp = datetime.now(UTC)
-    params = {k: str(v) for k, v in event.request_params.items() if v is not None}
+    params = {_text(k): _text(str(v)) for k, v in event.request_params.items() if v is not None}
     return event_id, (
         event_id,
         stamp,
@@ -88,7 +88,15 @@ def _row(workspace_id: str, event: AuditEvent) -> tuple[str, tuple[Any, ...]]:
         event.action_name,
         uuid.uuid4().hex,
         {"key": list(params), "value": list(params.values())},
-        {"status_code": event.status_code, "error_message": event.error_message, "result": event.result},
+        {"status_code": event.status_code, "error_message": _text(event.error_message), "result": _text(event.result)},
         "ACCOUNT_LEVEL" if event.service_name == "accounts" else "WORKSPACE_LEVEL",
         [str(d) for d in event.decisions],
     )
+
+
+def _text(value: str | None) -> str | None:
+    """Text DuckDB can store: a request may carry lone surrogates (from JSON escapes such as
+    "\\ud800"), which are not UTF-8; they are recorded as U+FFFD rather than losing the row."""
+    if value is None or value.isascii():
+        return value
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")

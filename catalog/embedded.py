@@ -10,6 +10,7 @@ import pandas as pd
 from sqlglot import exp
 
 from catalog import engine as engines
+from catalog import operations
 from catalog.api import Catalog, CreateMode, Lineage, PolicyFiles, WriteMode
 from catalog.errors import InvalidRequest
 from catalog.lineage import capture, ingest
@@ -36,8 +37,23 @@ class EmbeddedCatalog(Catalog):
         except BaseException:
             engines.release(self._engine)
             raise
-        self.user = self._session.principal
-        self.home = self._engine.home
+        self._owns_session = True
+        self._adopt(self._session)
+
+    @classmethod
+    def over(cls, session: engines.Session) -> EmbeddedCatalog:
+        """A connection acting through ``session``, which the caller keeps and closes (the
+        server makes one per request, for the request's principal)."""
+        cat = cls.__new__(cls)
+        cat._engine = session.engine
+        cat._session = session
+        cat._owns_session = False
+        cat._adopt(session)
+        return cat
+
+    def _adopt(self, session: engines.Session) -> None:
+        self.user = session.principal
+        self.home = session.engine.home
         # Called with (full name, frame) after each read_table: an active tracking run records
         # the tables it read this way.
         self.read_listeners: list[Callable[[str, pd.DataFrame], None]] = []
@@ -110,6 +126,9 @@ class EmbeddedCatalog(Catalog):
             lineage="PYTHON",
         )
 
+    def invoke(self, action: str, **arguments: Any) -> Any:
+        return operations.run(self._session, action, arguments)
+
     @property
     def lineage(self) -> Lineage:
         return _EmbeddedLineage(self._session)
@@ -118,8 +137,12 @@ class EmbeddedCatalog(Catalog):
     def policy(self) -> PolicyFiles:
         return _EmbeddedPolicyFiles(self._session)
 
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
     def close(self) -> None:
-        if not self._session.closed:
+        if self._owns_session and not self._session.closed:
             self._session.close()
             engines.release(self._engine)
 

@@ -33,7 +33,11 @@ class CatalogError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body the server sends for this error."""
-        body: dict[str, Any] = {"error_code": self.error_code, "message": self.message}
+        body: dict[str, Any] = {
+            "error_code": self.error_code,
+            "message": self.message,
+            "error_type": public_class(type(self)).__name__,  # the class a remote client raises again
+        }
         if self.details:
             body["details"] = self.details
         return body
@@ -64,6 +68,20 @@ class PolicyError(InvalidRequest):
     default_code = "INVALID_POLICY_FILE"
 
 
+class RequestTooLarge(InvalidRequest):
+    """A request body over the server's size limit (server only)."""
+
+    default_code = "REQUEST_TOO_LARGE"
+    http_status = 413
+
+
+class ModelIntegrityError(CatalogError):
+    """A model directory does not match its ``MLmodel`` checksums; nothing was loaded from it."""
+
+    default_code = "MODEL_INTEGRITY_ERROR"
+    http_status = 400
+
+
 class NotFound(CatalogError):
     """The named object, or principal, does not exist (or is invisible to the caller)."""
 
@@ -92,8 +110,52 @@ class Unauthenticated(CatalogError):
     http_status = 401
 
 
+class ServerUnavailable(CatalogError):
+    """The catalog server cannot be reached (remote connections only)."""
+
+    default_code = "SERVER_UNAVAILABLE"
+    http_status = 503
+
+
 class HomeLocked(CatalogError):
     """Another process holds the catalog home open."""
 
     default_code = "HOME_LOCKED"
     http_status = 409
+
+
+def error_from_dict(body: dict[str, Any], http_status: int) -> CatalogError:
+    """The error a server's JSON body describes, as the class the engine raised."""
+    # Only this module's classes: subclasses elsewhere take other constructor arguments.
+    classes = {cls.__name__: cls for cls in _subclasses(CatalogError) if cls.__module__ == __name__}
+    cls = classes.get(str(body.get("error_type")))
+    if cls is None:
+        cls = next((c for c in _STATUS_CLASSES if c.http_status == http_status), CatalogError)
+    return cls(
+        str(body.get("message") or f"HTTP {http_status}"),
+        error_code=str(body.get("error_code") or cls.default_code),
+        details=body.get("details") if isinstance(body.get("details"), dict) else None,
+    )
+
+
+def public_class(cls: type[CatalogError]) -> type[CatalogError]:
+    """The nearest class of this module above ``cls``: subclasses defined elsewhere (the
+    authorizer's AccessDenied) are details a remote client cannot rebuild."""
+    return next(c for c in cls.__mro__ if c.__module__ == __name__)
+
+
+def _subclasses(cls: type[CatalogError]) -> list[type[CatalogError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_subclasses(sub))
+    return found
+
+
+_STATUS_CLASSES: tuple[type[CatalogError], ...] = (
+    Unauthenticated,
+    PermissionDenied,
+    NotFound,
+    AlreadyExists,
+    RequestTooLarge,
+    InvalidRequest,
+)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from servers import ThreadServer
 
 import catalog
 from catalog.api import Catalog
@@ -19,19 +20,50 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
+# Modules whose tests must hold for both kinds of connection set ``BOTH_BACKENDS = True``: each
+# of their tests that connects runs once embedded and once through a real server.
+BACKENDS = ("embedded", "remote")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if (
+        getattr(metafunc.module, "BOTH_BACKENDS", False)
+        and "backend" in metafunc.fixturenames
+        and metafunc.definition.get_closest_marker("embedded_only") is None
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def connect(home: Path) -> Iterator[Callable[[str], Catalog]]:
-    """Open connections to ``home`` as any user; all are closed at the end of the test."""
+def backend(request: pytest.FixtureRequest) -> str:
+    """How ``connect`` reaches the home: in process, or through a real server over HTTP."""
+    return getattr(request, "param", "embedded")
+
+
+@pytest.fixture
+def connect(home: Path, backend: str) -> Iterator[Callable[[str], Catalog]]:
+    """Open connections to ``home`` as any user; all are closed at the end of the test.
+
+    With the ``remote`` backend, the first connection starts a catalog server on the home (its
+    user becomes the metastore admin of a new home) and each user connects with a token."""
     opened: list[Catalog] = []
+    servers: list[ThreadServer] = []
 
     def open_as(user: str) -> Catalog:
-        cat = catalog.connect(home, user=user)
+        if backend == "embedded":
+            cat = catalog.connect(home, user=user)
+        else:
+            if not servers:
+                servers.append(ThreadServer(home, admin=user))
+            cat = catalog.connect(servers[0].url, token=servers[0].token(user))
         opened.append(cat)
         return cat
 
     yield open_as
     for cat in reversed(opened):
         cat.close()
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
 import bench_authz
 import bench_feature_pit
 import bench_lineage
+import bench_server
 import bench_sql_frontend
 import bench_tracking
 
@@ -70,3 +71,20 @@ def test_the_feature_join_returns_what_duckdb_and_pandas_return(capsys):
     assert all(r.agree and len(r.ours.samples) == size.lookups for r in results.serving)
     bench_feature_pit.report(size, results)
     assert "Point-in-time join" in capsys.readouterr().out
+
+
+def test_the_server_returns_what_the_embedded_client_and_duckdb_return(capsys):
+    size = bench_server.QUICK
+    results = bench_server.run(size, progress=False)
+    assert results.select_agrees and results.read_agrees
+    clients = {(c.workload, c.client, c.concurrency) for c in results.cases}
+    for threads in bench_server.CONCURRENCY:
+        assert ("small SELECT", "server", threads) in clients
+        assert ("small SELECT", "embedded", threads) in clients
+        assert ("read_table", "server", threads) in clients
+    assert all(c.calls == len(c.latencies) > 0 and c.rate > 0 for c in results.cases)
+    parallel_reads = next(c for c in results.cases if c.workload == "read_table" and c.concurrency > 1)
+    assert parallel_reads.calls == max(bench_server.CONCURRENCY) * size.parallel_reads * size.rounds
+    assert results.phases.payload_bytes > 0
+    bench_server.report(size, results)
+    assert "Catalog server" in capsys.readouterr().out

@@ -21,3 +21,20 @@ def test_the_end_to_end_example_runs(tmp_path):
     assert "PERMISSION_DENIED" in out or "does not have" in out
     assert "main.ml.churn_training" in out and "main.raw.customers" in out  # the lineage graph
     assert (home / "catalog.duckdb").exists()
+
+
+TWO_USERS = EXAMPLE.parent / "two_users_server.py"
+
+
+def test_the_two_user_server_example_runs(tmp_path):
+    home = tmp_path / "team-home"
+    result = subprocess.run(
+        [sys.executable, str(TWO_USERS), str(home)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "refused: [PERMISSION_DENIED] User bob does not have USE CATALOG on catalog main" in out
+    assert "| apac     | 410.0   |" in out  # bob reads alice's table once granted
+    assert "| bob         | readTable         | 403      | 127.0.0.1" in out  # the denial, audited with the address
+    assert "bob still reads 4 orders" in out and out.rstrip().endswith("Done.")
+    assert not (home / "server.json").exists()  # the stopped server withdrew its local admin token

@@ -38,6 +38,8 @@ WORLD = (
     "GRANT USE SCHEMA, SELECT ON SCHEMA system.mlflow TO `account users`",
 )
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -489,6 +491,7 @@ def test_an_experiment_owner_cannot_be_dropped_before_handing_it_over(users, cli
     assert grants(admin) == {("dave", "OWN", "EXPERIMENT", PATH)}
 
 
+@pytest.mark.embedded_only  # reads the DuckDB file directly
 def test_the_owner_is_copied_to_the_tracking_table_in_the_same_transaction(users, clients, churn, home):
     users["alice"].sql(f"ALTER {ON} OWNER TO bob")
     for cat in users.values():

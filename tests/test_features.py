@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-import catalog
 from catalog import tracking
 from catalog.errors import AlreadyExists, InvalidRequest, PermissionDenied, SqlError
 from catalog.features import FeatureEngineeringClient, FeatureLookup
+
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
 
 TABLE = "main.ml.customer_features"
 
@@ -264,9 +265,9 @@ def test_bad_lookups_are_clear(fe):
 
 
 # -- models, scoring, lineage ------------------------------------------------------------------------
-def test_log_model_score_batch_and_lineage(world, fe, tmp_path):
+def test_log_model_score_batch_and_lineage(world, fe, tmp_path, connect):
     admin = world["admin"]
-    cat = catalog.connect(admin.home, user="alice")
+    cat = connect("alice")
     fe = FeatureEngineeringClient(cat)
     lookup = FeatureLookup(
         table_name=TABLE,
@@ -324,8 +325,7 @@ def test_score_batch_refuses_a_model_without_a_feature_spec(world, fe, tmp_path)
         fe.score_batch(model_uri=str(tmp_path / "plain"), df=pd.DataFrame({"customer_id": [1]}))
 
 
-def test_score_batch_in_batches_matches_one_batch(world, fe, tmp_path):
-    cat = world["alice"]
+def test_score_batch_in_batches_matches_one_batch(world, fe, tmp_path, connect):
     training_set = fe.create_training_set(
         df=labels(),
         feature_lookups=[
@@ -340,7 +340,7 @@ def test_score_batch_in_batches_matches_one_batch(world, fe, tmp_path):
         exclude_columns=["customer_id", "ts"],
     )
     train = training_set.load_df()
-    catalog.connect(cat.home, user="alice")
+    connect("alice")
     tracking.set_experiment("/Shared/features")
     with tracking.start_run():
         info = fe.log_model(

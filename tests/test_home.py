@@ -110,9 +110,23 @@ def test_closed_connection_refuses_work(home):
     assert error.value.error_code == "CONNECTION_CLOSED"
 
 
-def test_urls_are_not_homes(tmp_path):
-    with pytest.raises(catalog.InvalidRequest):
+def test_a_url_is_a_server_and_needs_a_token(tmp_path, monkeypatch):
+    monkeypatch.delenv("CATALOG_TOKEN", raising=False)
+    with pytest.raises(catalog.Unauthenticated, match="needs a token"):
         catalog.connect("http://127.0.0.1:8080")
+
+
+def test_a_url_nobody_answers_says_so(tmp_path):
+    from servers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(catalog.ServerUnavailable, match="catalog server"):
+        catalog.connect(url, token="cat_x")
+
+
+def test_other_url_schemes_are_refused(tmp_path):
+    with pytest.raises(catalog.InvalidRequest, match="not a catalog server URL"):
+        catalog.connect("ftp://example.com/home", token="cat_x")
 
 
 def test_a_file_is_not_a_home(tmp_path):

@@ -20,6 +20,8 @@ import catalog
 from catalog.api import Catalog
 from catalog.services import system_tables
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 WORLD = (
     "CREATE CATALOG main",
     "CREATE SCHEMA main.ml COMMENT 'churn work'",

@@ -36,6 +36,8 @@ from catalog.models import (
 )
 from catalog.models.logging import HISTORY_TAG
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 # Reused, not copied: test_tracking.py's prepared home and its connections; conftest's
 # tracking_state empties the thread's tracking state around every test.
 pytestmark = pytest.mark.usefixtures("tracking_state")

@@ -8,6 +8,8 @@ import pytest
 import catalog
 from catalog.authz.casbin_model import model_path
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 
 def _grants(cat, on="SCHEMA main.ml"):
     frame = cat.sql(f"SHOW GRANTS ON {on}")
@@ -37,6 +39,7 @@ def test_export_lists_grants_owners_and_groups(world):
         assert expected in lines
 
 
+@pytest.mark.embedded_only  # compares with the engine's own authorizer
 def test_exported_file_is_a_casbin_policy_that_decides_like_the_engine(world, tmp_path):
     admin = world["admin"]
     admin.sql("CREATE TABLE main.ml.secret AS SELECT 1 AS x")

@@ -25,6 +25,8 @@ from conftest import build_home, copy_home
 import catalog
 from catalog.api import Catalog
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 WORLD = (
     "CREATE CATALOG main",
     "CREATE SCHEMA main.ml",

@@ -7,6 +7,8 @@ import pytest
 
 import catalog
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 
 @pytest.fixture
 def grants_modify(world):

@@ -18,6 +18,8 @@ from catalog.models import ModelIntegrityError, save_model
 from catalog.models import load_model as load_model_dir
 from catalog.tracking import Client
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 MODEL = "main.ml.churn_model"
 
 
@@ -85,9 +87,9 @@ def test_register_creates_the_model_and_numbers_versions(alice, tmp_path):
     assert model.owner == "alice" and [v.version for v in model.latest_versions] == [2]
 
 
-def test_fluent_register_model(world, alice, tmp_path):
+def test_fluent_register_model(world, alice, tmp_path, connect):
     run_id, _ = trained_run(alice, tmp_path)
-    catalog.connect(world["alice"].home, user="alice")  # the module-level functions act as alice
+    connect("alice")  # the module-level functions act as alice
     version = tracking.register_model(f"runs:/{run_id}/model", MODEL, tags={"team": "growth"})
     assert version.version == 1 and version.tags == {"team": "growth"}
 
@@ -104,12 +106,12 @@ def test_creating_a_model_needs_create_model_on_the_schema(world, bob, tmp_path)
         bob.create_registered_model(MODEL)
 
 
-def test_adding_a_version_needs_ownership_or_manage(world, alice, tmp_path):
+def test_adding_a_version_needs_ownership_or_manage(world, alice, tmp_path, connect):
     run_id, _ = trained_run(alice, tmp_path)
     alice.create_model_version(MODEL, f"runs:/{run_id}/model", create_model=True)
     world["admin"].sql("CREATE USER carol")
     world["admin"].sql("ALTER GROUP analysts ADD USER carol")
-    carol = Client(catalog.connect(world["admin"].home, user="carol"))
+    carol = Client(connect("carol"))
     world["admin"].sql("GRANT CAN READ ON EXPERIMENT `/Shared/churn` TO carol")
     with pytest.raises(PermissionDenied, match="MANAGE"):
         carol.create_model_version(MODEL, f"runs:/{run_id}/model")
@@ -168,29 +170,26 @@ def test_a_version_is_a_copy_that_later_changes_to_the_run_do_not_touch(alice, t
     alice.create_model_version(MODEL, f"runs:/{run_id}/model", create_model=True)
     run = alice.get_run(run_id)
     shutil.rmtree(Path(run.info.artifact_uri.removeprefix("file://")) / "model")
-    folder, digest = alice.model_version_location(MODEL, version=1)
     X, _ = features(alice.cat)
-    loaded = load_model_dir(folder, expected_digest=digest)
+    loaded = load_model_dir(f"models:/{MODEL}/1", cat=alice.cat)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 
 
-def test_a_tampered_version_is_refused_on_load(alice, tmp_path):
+def test_a_tampered_version_is_refused_on_load(alice, tmp_path, home):
     run_id, _ = trained_run(alice, tmp_path)
     alice.create_model_version(MODEL, f"runs:/{run_id}/model", create_model=True)
-    folder, digest = alice.model_version_location(MODEL, version=1)
-    (folder / "requirements.txt").write_text("evil==1.0\n")
+    (stored(home, alice, 1) / "requirements.txt").write_text("evil==1.0\n")
     with pytest.raises(ModelIntegrityError, match=r"requirements\.txt"):
-        load_model_dir(folder, expected_digest=digest)
+        load_model_dir(f"models:/{MODEL}/1", cat=alice.cat)
 
 
-def test_a_rewritten_descriptor_is_refused_by_the_registered_digest(alice, tmp_path):
+def test_a_rewritten_descriptor_is_refused_by_the_registered_digest(alice, tmp_path, home):
     run_id, _ = trained_run(alice, tmp_path)
     alice.create_model_version(MODEL, f"runs:/{run_id}/model", create_model=True)
-    folder, digest = alice.model_version_location(MODEL, version=1)
-    descriptor = folder / "MLmodel"
+    descriptor = stored(home, alice, 1) / "MLmodel"
     descriptor.write_text(descriptor.read_text() + "\n# edited\n")
     with pytest.raises(ModelIntegrityError, match="changed after it was registered"):
-        load_model_dir(folder, expected_digest=digest)
+        load_model_dir(f"models:/{MODEL}/1", cat=alice.cat)
 
 
 def test_loading_needs_execute(world, alice, bob, tmp_path):
@@ -199,14 +198,16 @@ def test_loading_needs_execute(world, alice, bob, tmp_path):
     world["admin"].sql("GRANT USE CATALOG ON CATALOG main TO bob")
     world["admin"].sql("GRANT USE SCHEMA ON SCHEMA main.ml TO bob")
     with pytest.raises(PermissionDenied, match="EXECUTE"):
-        bob.model_version_location(MODEL, version=1)
+        load_model_dir(f"models:/{MODEL}/1", cat=bob.cat)
     denied = audit(world["admin"], "getModelVersionDownloadUri")
     assert denied[denied["who"] == "bob"]["status"].tolist() == [403]
     world["admin"].sql(f"GRANT EXECUTE ON MODEL {MODEL} TO bob")
-    folder, digest = bob.model_version_location(MODEL, version=1)
     X, _ = features(alice.cat)
-    np.testing.assert_array_equal(load_model_dir(folder, expected_digest=digest).predict(X), model.predict(X))
+    np.testing.assert_array_equal(load_model_dir(f"models:/{MODEL}/1", cat=bob.cat).predict(X), model.predict(X))
     assert bob.get_model_version_download_uri(MODEL, 1).startswith("file://")
+    downloaded = bob.download_model_version(MODEL, 1, tmp_path / "download")
+    assert downloaded == tmp_path / "download" / "1"
+    np.testing.assert_array_equal(load_model_dir(downloaded).predict(X), model.predict(X))
 
 
 # -- aliases ---------------------------------------------------------------------------------------------
@@ -228,11 +229,17 @@ def test_aliases(alice, tmp_path):
         alice.delete_registered_model_alias(MODEL, "challenger")
     with pytest.raises(NotFound, match="no version 7"):
         alice.set_registered_model_alias(MODEL, "champion", 7)
-    assert folder_of(alice, "champion") == folder_of(alice, None, version=2)
+    assert located(alice, alias="champion") == 2
 
 
-def folder_of(client: Client, alias: str | None, version: int | None = None) -> Path:
-    return client.model_version_location(MODEL, version=version, alias=alias)[0]
+def located(client: Client, **selector: str | int) -> int:
+    """The version a load by ``version``, ``alias`` or ``stage`` gets its files from."""
+    return client.cat.invoke("getModelVersionDownloadUri", name=MODEL, **selector).version
+
+
+def stored(home: Path, client: Client, version: int) -> Path:
+    """The folder of the home that holds a version's files."""
+    return home / client.get_model_version(MODEL, version).storage_location
 
 
 @pytest.mark.parametrize("alias", ["latest", "v3", "", "has space", "-dash-first", "x" * 300])
@@ -243,7 +250,7 @@ def test_reserved_and_malformed_aliases_are_refused(alice, tmp_path, alias):
         alice.set_registered_model_alias(MODEL, alias, 1)
 
 
-def test_a_version_an_alias_points_to_cannot_be_deleted(world, alice, tmp_path):
+def test_a_version_an_alias_points_to_cannot_be_deleted(world, alice, tmp_path, home):
     run_id, _ = trained_run(alice, tmp_path)
     for _ in range(2):
         alice.create_model_version(MODEL, f"runs:/{run_id}/model", create_model=True)
@@ -252,7 +259,7 @@ def test_a_version_an_alias_points_to_cannot_be_deleted(world, alice, tmp_path):
         alice.delete_model_version(MODEL, 2)
     assert raised.value.error_code == "INVALID_STATE"
     assert alice.get_model_version(MODEL, 2).version == 2  # still there
-    folder = folder_of(alice, None, version=2)
+    folder = stored(home, alice, 2)
     alice.set_registered_model_alias(MODEL, "champion", 1)
     alice.delete_model_version(MODEL, 2)
     assert not folder.exists()  # its files went with it, after the commit
@@ -276,7 +283,7 @@ def test_stages_and_archiving_existing_versions(alice, tmp_path):
     latest = {v.current_stage: v.version for v in alice.get_latest_versions(MODEL)}
     assert latest == {"Staging": 2, "Production": 3, "Archived": 1}
     assert [v.version for v in alice.get_latest_versions(MODEL, stages=["Production"])] == [3]
-    assert alice.model_version_location(MODEL, stage="production")[0] == folder_of(alice, None, version=3)
+    assert located(alice, stage="production") == 3
     with pytest.raises(InvalidRequest, match="not one of"):
         alice.transition_model_version_stage(MODEL, 1, "Prod")
 
@@ -440,7 +447,7 @@ def test_registrations_and_alias_changes_are_audited(world, alice, tmp_path):
 
 
 # -- SQL --------------------------------------------------------------------------------------------------------
-def test_sql_show_describe_grant_drop(world, alice, tmp_path):
+def test_sql_show_describe_grant_drop(world, alice, tmp_path, home):
     run_id, _ = trained_run(alice, tmp_path)
     for _ in range(2):
         alice.create_model_version(MODEL, f"runs:/{run_id}/model", create_model=True)
@@ -455,7 +462,7 @@ def test_sql_show_describe_grant_drop(world, alice, tmp_path):
     cat.sql(f"GRANT EXECUTE ON MODEL {MODEL} TO bob")
     grants = cat.sql(f"SHOW GRANTS ON MODEL {MODEL}")
     assert ("bob", "EXECUTE") in set(zip(grants["principal"], grants["action_type"], strict=True))
-    folder = folder_of(alice, None, version=1).parent
+    folder = stored(home, alice, 1).parent
     with pytest.raises(PermissionDenied):
         world["bob"].sql(f"DROP MODEL {MODEL}")
     cat.sql(f"DROP MODEL {MODEL}")
@@ -485,13 +492,13 @@ def test_information_schema_lists_models_and_versions_per_reader(world, alice, t
 
 
 # -- the issue's story, end to end ---------------------------------------------------------------------------------
-def test_the_issues_story(world, tmp_path, monkeypatch):
+def test_the_issues_story(world, tmp_path, monkeypatch, connect):
     from sklearn.ensemble import RandomForestClassifier
 
     admin = world["admin"]
     admin.sql("GRANT CREATE MODEL ON SCHEMA main.ml TO analysts")
     admin.sql("GRANT USE SCHEMA, SELECT ON SCHEMA system.access TO analysts")
-    cat = catalog.connect(admin.home, user="alice")
+    cat = connect("alice")
     df = cat.read_table("main.ml.churn_features")
     X, y = df.drop(columns=["churned", "customer_id"]), df["churned"]
     monkeypatch.chdir(tmp_path)
@@ -523,7 +530,7 @@ def test_the_issues_story(world, tmp_path, monkeypatch):
     )
     assert lineage["source_table_full_name"].tolist() == ["main.ml.churn_features"]
     # bob may not load it until granted EXECUTE (and usage of its containers)
-    bob = catalog.connect(admin.home, user="bob")
+    bob = connect("bob")
     with pytest.raises(PermissionDenied):
         catalog.models.load_model("models:/main.ml.churn_model/1", cat=bob)
     admin.sql("GRANT USE CATALOG ON CATALOG main TO bob")
@@ -532,8 +539,8 @@ def test_the_issues_story(world, tmp_path, monkeypatch):
     assert len(catalog.models.load_model("models:/main.ml.churn_model/1", cat=bob).predict(X)) == len(X)
 
 
-def test_log_model_can_register_at_once(world, alice, tmp_path):
-    catalog.connect(world["admin"].home, user="alice")
+def test_log_model_can_register_at_once(world, alice, tmp_path, connect):
+    connect("alice")
     X, y = features(alice.cat)
     tracking.set_experiment("/Shared/churn")
     with tracking.start_run():
@@ -543,11 +550,11 @@ def test_log_model_can_register_at_once(world, alice, tmp_path):
     assert alice.get_model_version(MODEL, 2).source == second.model_uri
 
 
-def test_dropping_the_schema_drops_its_models_and_their_files(world, alice, tmp_path):
+def test_dropping_the_schema_drops_its_models_and_their_files(world, alice, tmp_path, home):
     run_id, _ = trained_run(alice, tmp_path)
     alice.create_model_version(MODEL, f"runs:/{run_id}/model", create_model=True)
     alice.set_registered_model_alias(MODEL, "champion", 1)
-    folder = folder_of(alice, None, version=1).parent
+    folder = stored(home, alice, 1).parent
     admin = world["admin"]
     admin.sql("DROP SCHEMA main.ml CASCADE")
     assert not folder.exists()

@@ -18,6 +18,8 @@ import pytest
 import catalog
 from catalog.api import Catalog
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 
 def rows(frame: pd.DataFrame) -> list[list]:
     """The frame's rows as plain lists, with missing values as None."""

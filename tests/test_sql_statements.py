@@ -17,6 +17,8 @@ import pytest
 import catalog
 from catalog.api import Catalog
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 # -- helpers -----------------------------------------------------------------------------------
 
 

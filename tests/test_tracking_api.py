@@ -11,14 +11,16 @@ import pytest
 import catalog
 from catalog import tracking
 
+BOTH_BACKENDS = True  # each test that connects runs on the embedded and on the remote client
+
 pytestmark = pytest.mark.usefixtures("tracking_state")
 
 
 @pytest.fixture
-def scientist(world):
+def scientist(world, connect):
     """alice, last connected: the module-level functions act as her."""
     world["admin"].sql("GRANT CREATE TABLE ON SCHEMA main.ml TO analysts")
-    return catalog.connect(world["admin"].home, user="alice")
+    return connect("alice")
 
 
 def audit_rows(admin, action: str) -> pd.DataFrame:

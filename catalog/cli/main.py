@@ -8,7 +8,12 @@
     catalog audit list
     catalog audit run who_read_table -p table_name=main.ml.churn_features -p since=2026-11-16
 
-``--home`` and ``--user`` default to ``$CATALOG_HOME`` and ``$CATALOG_USER``.
+    catalog --home ./team-home server --port 8080
+    catalog --home ./team-home tokens create --user alice
+    CATALOG_URI=http://127.0.0.1:8080 CATALOG_TOKEN=... catalog sql "SHOW CATALOGS"
+
+``--home``, ``--user``, ``--uri`` and ``--token`` default to ``$CATALOG_HOME``, ``$CATALOG_USER``,
+``$CATALOG_URI`` and ``$CATALOG_TOKEN``; with a URI every command goes through that server.
 """
 
 from __future__ import annotations
@@ -26,10 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catalog",
         description="A governance-first data and ML catalog.",
-        epilog="Environment: CATALOG_HOME (default ./.catalog), CATALOG_USER (default: the metastore admin).",
+        epilog="Environment: CATALOG_HOME (default ./.catalog), CATALOG_USER (default: the metastore admin), "
+        "CATALOG_URI and CATALOG_TOKEN (use a catalog server).",
     )
     parser.add_argument("--home", help="catalog home folder (default: $CATALOG_HOME or ./.catalog)")
     parser.add_argument("--user", help="act as this user (default: $CATALOG_USER or the metastore admin)")
+    parser.add_argument("--uri", help="a catalog server, http://HOST:PORT (default: $CATALOG_URI)")
+    parser.add_argument("--token", help="the server token (default: $CATALOG_TOKEN)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -56,6 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "-p", "--param", action="append", default=[], type=_parameter, metavar="NAME=VALUE", help="a parameter"
     )
+
+    server = commands.add_parser("server", help="serve the home over REST to many users (FastAPI on uvicorn)")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    server.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
+    server.add_argument("--max-body-mb", type=int, default=256, help="largest request body in MiB (default: 256)")
+    server.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    tokens = commands.add_parser("tokens", help="create, list and revoke server tokens")
+    token_actions = tokens.add_subparsers(dest="action", metavar="ACTION")
+    create = token_actions.add_parser("create", help="create a token and print it (shown once)")
+    create.add_argument("--user", dest="owner", metavar="USER", help="the user it acts as (default: you)")
+    create.add_argument("--comment", help="what the token is for")
+    create.add_argument("--lifetime-days", type=float, help="expire after this many days (default: never)")
+    listing = token_actions.add_parser("list", help="list tokens (admins: everyone's)")
+    listing.add_argument("--user", dest="owner", metavar="USER", help="only this user's tokens")
+    revoke = token_actions.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id")
     return parser
 
 
@@ -69,7 +94,7 @@ def _parameter(text: str) -> tuple[str, str]:
 def _connect(args: argparse.Namespace):
     import catalog
 
-    return catalog.connect(args.home, user=args.user)
+    return catalog.connect(args.uri or args.home, user=args.user, token=args.token)
 
 
 def _run_sql(args: argparse.Namespace) -> int:
@@ -144,12 +169,68 @@ def _run_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_server(args: argparse.Namespace) -> int:
+    import os
+
+    from catalog import DEFAULT_HOME, HOME_ENV
+    from catalog.server import serve
+
+    if args.uri:
+        print("catalog server: serves a home folder (--home), not a URI", file=sys.stderr)
+        return EXIT_USAGE
+    home = args.home or os.environ.get(HOME_ENV) or DEFAULT_HOME
+    print(f"Serving catalog home {home} on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
+    serve(
+        home,
+        host=args.host,
+        port=args.port,
+        admin=args.user or "admin",
+        max_body_bytes=args.max_body_mb * 1024 * 1024,
+        log_level=args.log_level,
+    )
+    return EXIT_OK
+
+
+def _run_tokens(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    if args.action is None:
+        print("catalog tokens: choose create, list or revoke", file=sys.stderr)
+        return EXIT_USAGE
+    with _connect(args) as cat:
+        if args.action == "create":
+            lifetime = round(args.lifetime_days * 86400) if args.lifetime_days is not None else None
+            created = cat.tokens.create(args.owner, comment=args.comment, lifetime_seconds=lifetime)
+            info = created.info
+            expiry = f", expires {info.expires_at:%Y-%m-%d %H:%M} UTC" if info.expires_at else ""
+            print(f"Token {info.token_id} for {info.principal}{expiry}. Copy it now; it is not shown again:")
+            print(created.token)
+            return EXIT_OK
+        if args.action == "revoke":
+            info = cat.tokens.revoke(args.token_id)
+            print(f"Revoked token {info.token_id} of {info.principal}.")
+            return EXIT_OK
+        rows = [
+            (t.token_id, t.principal, t.comment, t.created_by, t.created_at, t.expires_at, t.revoked_at)
+            for t in cat.tokens.list(args.owner)
+        ]
+        columns = ["token_id", "user", "comment", "created_by", "created_at", "expires_at", "revoked_at"]
+        print_frame(pd.DataFrame(rows, columns=columns), args.format)
+        return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     from catalog.errors import CatalogError
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"sql": _run_sql, "policy": _run_policy, "audit": _run_audit}
+    handlers = {
+        "sql": _run_sql,
+        "policy": _run_policy,
+        "audit": _run_audit,
+        "server": _run_server,
+        "tokens": _run_tokens,
+    }
     if args.command not in handlers:
         parser.print_help()
         return EXIT_USAGE

@@ -19,15 +19,11 @@ from typing import Any
 import pandas as pd
 
 from catalog.api import Catalog
-from catalog.calls import call, embedded_connection
+from catalog.connection import connection
 from catalog.errors import InvalidRequest
-from catalog.features import pit
 from catalog.features.entities import FeatureLookup, FeatureSpec, FeatureTable
-from catalog.lineage import capture
+from catalog.lineage.capture import SOURCE_ATTR
 from catalog.names import FullName
-from catalog.services import features as service
-from catalog.services import tables
-from catalog.services.context import Context
 
 
 @dataclass
@@ -44,58 +40,26 @@ class TrainingSet:
     def load_df(self) -> pd.DataFrame:
         """The training frame: each label row with its features as of its own timestamp (never a
         value from after it), computed inside DuckDB. Needs SELECT on every feature table."""
-
-        def work(ctx: Context) -> pd.DataFrame:
-            resolved = [service.resolve(ctx, lookup) for lookup in self.feature_lookups]
-            frame = pit.point_in_time_join(
-                ctx.cursor, self.df, [r for _, _, r in resolved], exclude_columns=self.exclude_columns
-            )
-            self.spec = FeatureSpec(
-                lookups=[
-                    _lookup_record(lookup, entity, r)
-                    for lookup, (_, entity, r) in zip(self.feature_lookups, resolved, strict=True)
-                ],
-                label=self.label,
-                exclude_columns=list(self.exclude_columns),
-                table_digests={str(t.full_name): service.table_digest(ctx, t) for t, _, _ in resolved},
-            )
-            # The frame came from the feature tables (and whatever the labels came from): a run
-            # or a table written from it records them as its sources.
-            label_sources = capture.frame_sources(ctx, self.df)
-            frame.attrs[capture.SOURCE_ATTR] = sorted(
-                {str(t.full_name) for t, _, _ in resolved} | {str(s.full_name) for s in label_sources}
-            )
-            return frame
-
-        tables_read = ",".join(lookup.table_name for lookup in self.feature_lookups)
-        frame = call(self.cat, "createTrainingSet", work, writes=False, tables=tables_read)
+        loaded = self.cat.invoke(
+            "createTrainingSet",
+            df=self.df,
+            feature_lookups=self.feature_lookups,
+            label=self.label,
+            exclude_columns=self.exclude_columns,
+        )
+        self.spec = loaded.spec
+        frame = loaded.df
         for listener in list(getattr(self.cat, "read_listeners", ())):
-            for name in frame.attrs[capture.SOURCE_ATTR]:
+            for name in frame.attrs[SOURCE_ATTR]:
                 listener(name, frame)
         return frame
-
-
-def _lookup_record(lookup: FeatureLookup, entity: FeatureTable, resolved: pit.ResolvedLookup) -> dict[str, Any]:
-    return {
-        "table_name": entity.name,
-        "table_id": entity.table_id,
-        "lookup_key": list(resolved.lookup_key),
-        "timestamp_lookup_key": resolved.timestamp_lookup_key,
-        "features": list(resolved.features),
-        "output_names": list(resolved.output_names),
-        "lookback_seconds": lookup.lookback_window.total_seconds() if lookup.lookback_window else None,
-        "default_values": {k: v for k, v in resolved.defaults.items()},
-    }
 
 
 class FeatureEngineeringClient:
     """Databricks' ``FeatureEngineeringClient`` over a catalog connection."""
 
     def __init__(self, cat: Catalog | None = None) -> None:
-        self.cat = embedded_connection(cat, "Feature engineering")
-
-    def _run(self, action: str, work, *, writes: bool, lineage: str | None = None, **params: Any):
-        return call(self.cat, action, work, writes=writes, lineage=lineage, **params)
+        self.cat = connection(cat)
 
     # -- feature tables ------------------------------------------------------------------------
     def create_table(
@@ -112,45 +76,23 @@ class FeatureEngineeringClient:
         """Create a feature table from ``df`` (or an empty one from ``schema``, column -> SQL
         type). Needs CREATE TABLE on the schema. The key (primary keys, then the timestamp key)
         must be non-null and unique, or nothing is created."""
-
-        def work(ctx: Context) -> FeatureTable:
-            full = FullName.parse(name)
-            service.create_feature_table(
-                ctx,
-                full,
-                primary_keys=primary_keys,
-                timestamp_keys=timestamp_keys or (),
-                df=df,
-                schema=schema,
-                description=description,
-                tags=tags,
-            )
-            return service.get_feature_table(ctx, full)
-
-        return self._run("createFeatureTable", work, writes=True, lineage="PYTHON", name=name)
+        return self.cat.invoke(
+            "createFeatureTable",
+            name=name,
+            primary_keys=primary_keys,
+            df=df,
+            timestamp_keys=timestamp_keys,
+            column_types=dict(schema) if schema is not None else None,
+            description=description,
+            tags={str(k): str(v) for k, v in tags.items()} if tags is not None else None,
+        )
 
     def get_table(self, name: str) -> FeatureTable:
-        return self._run(
-            "getFeatureTable", lambda ctx: service.get_feature_table(ctx, FullName.parse(name)), writes=False, name=name
-        )
+        return self.cat.invoke("getFeatureTable", name=name)
 
     def write_table(self, name: str, df: pd.DataFrame, mode: str = "merge") -> int:
         """``merge`` upserts rows by key; ``overwrite`` replaces every row. Needs MODIFY."""
-        if mode not in ("merge", "overwrite"):
-            raise InvalidRequest(
-                f"Feature table writes take mode 'merge' or 'overwrite', not {mode!r}.",
-                error_code="INVALID_PARAMETER_VALUE",
-            )
-
-        def work(ctx: Context) -> int:
-            full = FullName.parse(name)
-            service.get_feature_table(ctx, full)  # a feature table, and visible
-            table = ctx.lookup(full, service.TABLE)
-            count = tables.write_frame(ctx, table, df, mode)
-            capture.record_write(ctx, table, capture.frame_sources(ctx, df))
-            return count
-
-        return self._run("writeFeatureTable", work, writes=True, lineage="PYTHON", name=name, mode=mode)
+        return self.cat.invoke("writeFeatureTable", name=name, df=df, mode=mode)
 
     def read_table(self, name: str) -> pd.DataFrame:
         return self.cat.read_table(name)
@@ -180,11 +122,7 @@ class FeatureEngineeringClient:
     def lookup_features(self, name: str, keys: Sequence[Any]) -> pd.DataFrame:
         """The latest feature values for each key (one value per key column, or tuples for a
         composite key), in request order: the online path serving uses. Needs SELECT."""
-
-        def work(ctx: Context) -> pd.DataFrame:
-            return service.lookup_features(ctx, FullName.parse(name), keys)
-
-        return self._run("lookupFeatures", work, writes=False, name=name, keys=len(keys))
+        return self.cat.invoke("lookupFeatures", name=name, keys=keys)
 
     # -- models --------------------------------------------------------------------------------
     def log_model(
@@ -256,7 +194,7 @@ class FeatureEngineeringClient:
         predictions = _predict_in_batches(model, inputs, batch_size)
         scored = df.copy()
         scored["prediction"] = predictions
-        scored.attrs[capture.SOURCE_ATTR] = [*features.attrs.get(capture.SOURCE_ATTR, []), *_model_source(model_uri)]
+        scored.attrs[SOURCE_ATTR] = [*features.attrs.get(SOURCE_ATTR, []), *_model_source(model_uri)]
         return scored
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from catalog import wire
 from catalog.errors import InvalidRequest
 
+if TYPE_CHECKING:
+    import pandas as pd
 
+
+@wire.register
 @dataclass(frozen=True)
 class FeatureTable:
     """Shaped like ``databricks.feature_engineering.entities.FeatureTable``."""
@@ -65,6 +70,7 @@ class FeatureLookup:
         return (self.feature_names,) if isinstance(self.feature_names, str) else tuple(self.feature_names)
 
 
+@wire.register
 @dataclass(frozen=True)
 class FeatureSpec:
     """What a model trained on a training set needs to look its features up again: stored with
@@ -74,3 +80,28 @@ class FeatureSpec:
     label: str | None
     exclude_columns: list[str] = field(default_factory=list)
     table_digests: dict[str, str] = field(default_factory=dict)  # table -> content hash when the set was loaded
+
+
+@wire.register
+@dataclass(frozen=True)
+class TrainingFrame:
+    """A loaded training set, as ``createTrainingSet`` returns it: the frame, and the spec of
+    the lookups that made it."""
+
+    df: pd.DataFrame
+    spec: FeatureSpec
+
+
+def _lookup_fields(lookup: FeatureLookup) -> dict[str, Any]:
+    window = lookup.lookback_window
+    fields = {name: getattr(lookup, name) for name in FeatureLookup.__dataclass_fields__}
+    return {**fields, "lookback_window": window.total_seconds() if window is not None else None}
+
+
+def _lookup_from_fields(fields: dict[str, Any]) -> FeatureLookup:
+    seconds = fields.pop("lookback_window", None)
+    return FeatureLookup(**fields, lookback_window=timedelta(seconds=seconds) if seconds is not None else None)
+
+
+# The lookback window (a timedelta) travels as seconds.
+wire.register_custom(FeatureLookup, _lookup_fields, _lookup_from_fields)

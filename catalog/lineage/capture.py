@@ -110,8 +110,14 @@ def frame_sources(ctx: Context, frame: pd.DataFrame) -> list[Securable]:
     ``attrs["catalog_source"]`` (pandas keeps attrs through most operations); a caller may also
     set it, to a name or a list of names. Names the principal cannot see are left out."""
     names = frame.attrs.get(SOURCE_ATTR) or []
+    return named_sources(ctx, [names] if isinstance(names, str) else list(names))
+
+
+def named_sources(ctx: Context, names: list[str]) -> list[Securable]:
+    """The tables (or models) ``names`` name, leaving out names that are neither and those the
+    principal cannot see."""
     found = []
-    for name in [names] if isinstance(names, str) else list(names):
+    for name in names:
         try:
             securable = ctx.find(FullName.parse(str(name)))
         except CatalogError:

@@ -19,6 +19,7 @@ from typing import Literal
 
 import pandas as pd
 
+from catalog import wire
 from catalog.lineage.store import LineageStore
 
 Direction = Literal["upstream", "downstream"]
@@ -137,3 +138,15 @@ def _aliases(hidden: pd.DataFrame) -> dict[str, str]:
         key=lambda item: (item[1], hashlib.blake2b(item[0].encode(), key=_MASK_SALT).digest()),
     )
     return {name: f"<masked-{i}>" for i, (name, _) in enumerate(ordered, start=1)}
+
+
+wire.register_custom(
+    LineageGraph,
+    lambda graph: {
+        "root": graph.root,
+        "direction": graph.direction,
+        "nodes_table": graph.nodes_table,
+        "edges_table": graph.edges_table,
+    },
+    lambda fields: LineageGraph(**fields),
+)

@@ -54,6 +54,8 @@ def parse(event: str | bytes | Mapping[str, Any] | RunEvent) -> dict[str, Any]:
             event = json.loads(event)
         except ValueError as problem:
             raise malformed(f"not JSON ({problem})") from None
+        except RecursionError:
+            raise malformed("nested too deeply") from None
     if not isinstance(event, Mapping):
         raise malformed("expected a JSON object")
     event = dict(event)

@@ -14,18 +14,14 @@ import os
 import stat
 from pathlib import Path
 
-from catalog.errors import CatalogError
+from catalog.errors import ModelIntegrityError
 from catalog.models.paths import checked_relative
 
 DESCRIPTOR = "MLmodel"
 _CHUNK = 1024 * 1024
 
 
-class ModelIntegrityError(CatalogError):
-    """A model directory does not match its ``MLmodel`` checksums; nothing was loaded from it."""
-
-    default_code = "MODEL_INTEGRITY_ERROR"
-    http_status = 400
+__all__ = ["ModelIntegrityError"]
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -319,9 +319,10 @@ def load_model(
 
     Args:
         model_uri: a local model directory written by :func:`save_model`, ``file:///...``,
-            ``runs:/<run_id>/<artifact_path>`` (a model logged with ``log_model``, loaded in place
-            from the run's artifacts) or ``models:/<name>/<version>`` / ``models:/<name>@<alias>``
-            (a registered version, whose recorded digest is checked as well).
+            ``runs:/<run_id>/<artifact_path>`` (a model logged with ``log_model``) or
+            ``models:/<name>/<version>`` / ``models:/<name>@<alias>`` (a registered version, whose
+            recorded digest is checked as well): the connection sends their files, which are
+            cached locally (:mod:`catalog.models.transfer`) and verified before loading.
         expected_digest: see :func:`verify_model`.
         cat: the connection that resolves ``runs:/`` and ``models:/`` URIs; the latest
             ``catalog.connect`` when None.
@@ -369,7 +370,13 @@ def _verified(
             f"'{model_uri}'; they name different models. Pass the digest of this version, or no digest.",
             details={"file": DESCRIPTOR, "problem": "changed"},
         )
-    return model_dir, verify_model(model_dir, expected_digest=expected_digest or registered)
+    try:
+        return model_dir, verify_model(model_dir, expected_digest=expected_digest or registered)
+    except ModelIntegrityError:
+        from catalog.models import transfer
+
+        transfer.discard(model_dir)  # a bad cached copy must not outlive a repaired source
+        raise
 
 
 def _warn_on_python_mismatch(model_dir: Path, meta: ModelMetadata) -> None:

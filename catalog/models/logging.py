@@ -3,7 +3,7 @@
     from catalog.models import log_model, load_model
     with tracking.start_run():
         info = log_model(pipeline, "model", input_example=X.head())
-    load_model(info.model_uri)          # runs:/<run_id>/model, loaded in place after verification
+    load_model(info.model_uri)          # runs:/<run_id>/model, fetched and verified before loading
 
 The model directory is built by :func:`~catalog.models.save_model` (with the run id and artifact
 path in its ``MLmodel``) in a temporary folder and uploaded with ``Client.log_artifacts``, so the

@@ -13,10 +13,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from catalog.errors import CatalogError, InvalidRequest
 from catalog.models.paths import checked_relative
+
+if TYPE_CHECKING:
+    from catalog.models.transfer import ModelFiles
 
 _RUN_ID = re.compile(r"[0-9a-fA-F]{32}\Z")
 _FORMS = (
@@ -114,18 +118,29 @@ def _registered(uri: str, rest: str) -> ModelUri:
 
 
 def resolve_model(uri: str | os.PathLike[str], *, cat=None) -> tuple[Path, str | None]:
-    """The local folder of the model ``uri`` names, and the descriptor digest the registry
+    """A local folder holding the model ``uri`` names, and the descriptor digest the registry
     recorded for it (None for a logged or local model).
 
     ``runs:/`` and ``models:/`` go through a catalog connection (``cat``, or the one
-    ``catalog.connect`` opened last): reading a run's model needs read access to its
-    experiment, loading a registered version needs EXECUTE on the model; both are audited."""
+    ``catalog.connect`` opened last), which sends the model's files: reading a run's model needs
+    read access to its experiment (audited as ``loadModel``), a registered version needs EXECUTE
+    on the model (audited as ``getModelVersionDownloadUri``). They land in a local cache folder
+    (:mod:`catalog.models.transfer`) that the loaders verify as any model folder."""
     parsed = parse_model_uri(uri)
     if isinstance(parsed, LocalUri):
         return parsed.path, None
-    from catalog.tracking.client import Client
+    from catalog.models import transfer
 
-    client = Client(cat)
-    if isinstance(parsed, RunUri):
-        return client.logged_model_path(parsed.run_id, parsed.path), None
-    return client.model_version_location(parsed.name, version=parsed.version, alias=parsed.alias, stage=parsed.stage)
+    found = fetch_model(parsed, cat=cat)
+    return transfer.materialize(found), found.digest
+
+
+def fetch_model(uri: RunUri | ModelUri, *, cat=None) -> ModelFiles:
+    """The files of a logged or registered model, through the connection (authorized, audited)."""
+    from catalog.connection import connection
+
+    if isinstance(uri, RunUri):
+        return connection(cat).invoke("loadModel", run_id=uri.run_id, path=uri.path)
+    return connection(cat).invoke(
+        "getModelVersionDownloadUri", name=uri.name, version=uri.version, alias=uri.alias, stage=uri.stage
+    )

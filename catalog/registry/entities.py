@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from catalog import wire
+
 STAGES = ("None", "Staging", "Production", "Archived")  # MLflow's legacy stages
 
 
+@wire.register
 @dataclass(frozen=True)
 class ModelVersion:
     """Shaped like ``mlflow.entities.model_registry.ModelVersion`` (``version`` is an int)."""
@@ -32,6 +35,7 @@ class ModelVersion:
         return f"models:/{self.name}/{self.version}"
 
 
+@wire.register
 @dataclass(frozen=True)
 class RegisteredModel:
     """Shaped like ``mlflow.entities.model_registry.RegisteredModel``; ``owner`` added."""

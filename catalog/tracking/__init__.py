@@ -69,17 +69,9 @@ class _State(threading.local):
 _state = _State()
 
 
-def current_connection():
-    """The connection module-level calls use: the latest ``catalog.connect``, else a new one
-    from the environment."""
-    import catalog
-
-    found = catalog.latest_connection()
-    return found if found is not None else catalog.connect()
-
-
 def _client() -> Client:
-    return Client(current_connection())
+    """A client on the latest ``catalog.connect`` (else a new one from the environment)."""
+    return Client()
 
 
 class ActiveRun:

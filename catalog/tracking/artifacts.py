@@ -1,9 +1,10 @@
 """Run artifacts: files under the home, ``artifacts/<experiment_id>/<run_id>/``.
 
 Every artifact path is relative to its run's folder and must stay inside it: ``..`` parts,
-absolute paths, and symbolic links on the way are refused. A file is written to a temporary
-name beside its destination and renamed into place when complete, so a failed upload leaves
-no half file; large files are copied in chunks, never read whole into memory.
+absolute paths, and symbolic links on the way are refused. Uploads arrive as bytes (the client
+reads its local files: the engine may be on another machine). Every file of an upload is
+written to a temporary name beside its destination, and all are renamed into place once all are
+written, so a failed upload leaves no half file and, short of a failing rename, no half folder.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from catalog import wire
 from catalog.errors import InvalidRequest, NotFound
 
 ARTIFACTS_DIR = "artifacts"
-_CHUNK = 1024 * 1024
+_UPLOAD_PREFIX = ".upload-"
 
 
+@wire.register
 @dataclass(frozen=True)
 class FileInfo:
     """Shaped like ``mlflow.entities.FileInfo``."""
@@ -27,6 +31,16 @@ class FileInfo:
     path: str
     is_dir: bool
     file_size: int | None
+
+
+@wire.register
+@dataclass(frozen=True)
+class ArtifactFiles:
+    """An artifact read out of a run, to write where the client wants it."""
+
+    name: str  # the file's or folder's name; the run id for the run's whole folder
+    is_dir: bool
+    files: dict[str, bytes]  # folder: path inside it -> content; file: {name: content}
 
 
 def run_root(home: Path, experiment_id: str, run_id: str) -> Path:
@@ -71,61 +85,47 @@ def resolve_inside(root: Path, path: str | None) -> Path:
     return target
 
 
-def store_file(root: Path, local_file: Path, artifact_path: str | None) -> str:
-    """Copy ``local_file`` into the run as ``artifact_path/<file name>``; returns its path."""
-    if not local_file.is_file():
-        raise NotFound(
-            f"Local file '{local_file}' does not exist or is not a file.", error_code="RESOURCE_DOES_NOT_EXIST"
-        )
-    destination = resolve_inside(
-        root, str(relative(artifact_path) / local_file.name) if artifact_path else local_file.name
-    )
-    with local_file.open("rb") as source:
-        _write_atomically(destination, source)
-    return destination.relative_to(root).as_posix()
-
-
 def store_bytes(root: Path, data: bytes, artifact_file: str) -> str:
     """Write ``data`` as the artifact ``artifact_file`` (a path with a file name)."""
-    if relative(artifact_file) == PurePosixPath():
-        raise _bad_path(artifact_file)
-    destination = resolve_inside(root, artifact_file)
-    import io
-
-    _write_atomically(destination, io.BytesIO(data))
-    return destination.relative_to(root).as_posix()
+    return store_files(root, {artifact_file: data}, None)[0]
 
 
-def store_tree(root: Path, local_dir: Path, artifact_path: str | None) -> list[str]:
-    """Copy every file under ``local_dir`` (links are refused) into the run."""
-    if not local_dir.is_dir():
-        raise NotFound(f"Local folder '{local_dir}' does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
-    stored = []
+def store_files(root: Path, files: Mapping[str, bytes], artifact_path: str | None) -> list[str]:
+    """Write each file (path under ``artifact_path`` -> content) into the run; returns their
+    paths in the run. Every path is checked before the first file is written."""
     base = relative(artifact_path)
-    for path in sorted(local_dir.rglob("*")):
-        if path.is_symlink():
-            raise InvalidRequest(f"'{path}' is a symbolic link; log the file itself.", error_code="INVALID_PATH")
-        if path.is_file():
-            inside = base / path.relative_to(local_dir).as_posix()
-            destination = resolve_inside(root, str(inside))
-            with path.open("rb") as source:
-                _write_atomically(destination, source)
-            stored.append(destination.relative_to(root).as_posix())
-    return stored
+    targets = []
+    for name, data in sorted(files.items()):
+        inside = relative(name)
+        if inside == PurePosixPath():
+            raise _bad_path(name)
+        targets.append((resolve_inside(root, str(base / inside)), data))
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for destination, data in targets:
+            staged.append((_staged(destination, data), destination))
+        for temporary, destination in staged:
+            os.replace(temporary, destination)
+    except BaseException:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    return [destination.relative_to(root).as_posix() for destination, _ in targets]
 
 
-def _write_atomically(destination: Path, source) -> None:
+def _staged(destination: Path, data: bytes) -> Path:
+    """``data`` written and synced to a temporary file beside ``destination``."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".upload-", dir=destination.parent)
+    handle, temporary = tempfile.mkstemp(prefix=_UPLOAD_PREFIX, dir=destination.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            shutil.copyfileobj(source, out, _CHUNK)
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return Path(temporary)
 
 
 def list_files(root: Path, path: str | None) -> list[FileInfo]:
@@ -137,7 +137,7 @@ def list_files(root: Path, path: str | None) -> list[FileInfo]:
         return [FileInfo(folder.relative_to(root).as_posix(), False, folder.stat().st_size)]
     found = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".upload-") or entry.is_symlink():
+        if entry.name.startswith(_UPLOAD_PREFIX) or entry.is_symlink():
             continue
         rel = entry.relative_to(root).as_posix()
         found.append(FileInfo(rel, entry.is_dir(), None if entry.is_dir() else entry.stat().st_size))
@@ -158,6 +158,23 @@ def copy_out(root: Path, path: str | None, destination: Path) -> Path:
     return target
 
 
+def read_out(root: Path, path: str | None) -> ArtifactFiles:
+    """The artifact (file or folder) at ``path`` with its content, to download."""
+    source = resolve_inside(root, path)
+    if not source.exists():
+        raise NotFound(f"The run has no artifact '{path}'.", error_code="RESOURCE_DOES_NOT_EXIST")
+    name = source.name if path else root.name
+    if not source.is_dir():
+        return ArtifactFiles(name, False, {name: source.read_bytes()})
+    files = {}
+    for folder, dirs, names in os.walk(source):
+        dirs[:] = sorted(set(dirs) - _links_and_uploads(folder, dirs))
+        for file_name in sorted(set(names) - _links_and_uploads(folder, names)):
+            full = Path(folder, file_name)
+            files[full.relative_to(source).as_posix()] = full.read_bytes()
+    return ArtifactFiles(name, True, files)
+
+
 def _links_and_uploads(folder: str, names: list[str]) -> set[str]:
     """What a folder download leaves out: links (never followed) and uploads in progress."""
-    return {n for n in names if n.startswith(".upload-") or os.path.islink(os.path.join(folder, n))}
+    return {n for n in names if n.startswith(_UPLOAD_PREFIX) or os.path.islink(os.path.join(folder, n))}

@@ -1,28 +1,32 @@
 """``Client``: experiment tracking calls on one catalog connection, named as MLflow's client.
 
-Every call is one audited request through the engine (``Session.run``), authorized for the
-connection's user.
+Every call is one named operation (:mod:`catalog.tracking.operations`, the registry's in
+:mod:`catalog.registry.operations`) run through ``Catalog.invoke``: one authorized, audited
+request as the connection's user, on an embedded connection and a remote one alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
+from catalog import wire
 from catalog.api import Catalog
-from catalog.calls import call, embedded_connection
-from catalog.lineage import capture
-from catalog.services import tracking as service
-from catalog.services.context import Context
-from catalog.tracking import artifacts
+from catalog.connection import connection
+from catalog.errors import InvalidRequest, NotFound
+from catalog.lineage.capture import SOURCE_ATTR
 from catalog.tracking.artifacts import FileInfo
 from catalog.tracking.datasets import frame_digest
-from catalog.tracking.registry_client import RegistryMethods
-from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunInfo, TrackingStore, now_ms
+from catalog.tracking.registry_client import RegistryMethods, strings
+from catalog.tracking.store import DatasetInput, Experiment, Metric, Run, RunData, RunInfo, now_ms
 
 if TYPE_CHECKING:
     import pandas as pd
+
+# The tracking store's entities cross the wire as the calls below take and return them.
+for _entity in (Experiment, RunInfo, RunData, DatasetInput, Run, Metric):
+    wire.register(_entity)
 
 
 class PagedList(list):
@@ -33,43 +37,29 @@ class PagedList(list):
         self.token = token
 
 
+wire.register_custom(
+    PagedList, lambda page: {"items": list(page), "token": page.token}, lambda f: PagedList(f["items"], f["token"])
+)
+
+
 class Client(RegistryMethods):
     """MLflow's ``MlflowClient`` over a catalog connection (``catalog.connect``'s result)."""
 
     def __init__(self, cat: Catalog | None = None) -> None:
-        self.cat = embedded_connection(cat, "Tracking")
-        self._home: Path = self.cat.home
-
-    def _call(self, action: str, work, *, writes: bool, lineage: str | None = None, **params: Any):
-        return call(self.cat, action, work, writes=writes, lineage=lineage, **params)
+        self.cat = connection(cat)
 
     # -- experiments -------------------------------------------------------------------------
     def create_experiment(self, name: str, tags: Mapping[str, str] | None = None) -> str:
-        def work(ctx: Context) -> str:
-            return service.create_experiment(ctx, self._home, name, tags).experiment_id
-
-        return self._call("createExperiment", work, writes=True, name=name)
+        return self.cat.invoke("createExperiment", name=name, tags=strings(tags)).experiment_id
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return self._call(
-            "getExperiment",
-            lambda ctx: service.get_experiment(ctx, experiment_id=str(experiment_id)),
-            writes=False,
-            experiment_id=experiment_id,
-        )
+        return self.cat.invoke("getExperiment", experiment_id=str(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        return self._call(
-            "getExperimentByName", lambda ctx: service.find_experiment(ctx, name), writes=False, name=name
-        )
+        return self.cat.invoke("getExperimentByName", name=name)
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self._call(
-            "deleteExperiment",
-            lambda ctx: service.delete_experiment(ctx, str(experiment_id)),
-            writes=True,
-            experiment_id=experiment_id,
-        )
+        self.cat.invoke("deleteExperiment", experiment_id=str(experiment_id))
 
     # -- runs --------------------------------------------------------------------------------
     def create_run(
@@ -81,21 +71,17 @@ class Client(RegistryMethods):
         *,
         parent_run_id: str | None = None,
     ) -> Run:
-        def work(ctx: Context) -> Run:
-            return service.create_run(
-                ctx,
-                self._home,
-                str(experiment_id),
-                run_name=run_name,
-                tags=tags,
-                parent_run_id=parent_run_id,
-                start_time=start_time,
-            )
-
-        return self._call("createRun", work, writes=True, experiment_id=experiment_id, run_name=run_name)
+        return self.cat.invoke(
+            "createRun",
+            experiment_id=str(experiment_id),
+            start_time=start_time,
+            tags=strings(tags),
+            run_name=run_name,
+            parent_run_id=parent_run_id,
+        )
 
     def get_run(self, run_id: str) -> Run:
-        return self._call("getRun", lambda ctx: service.get_run(ctx, run_id), writes=False, run_id=run_id)
+        return self.cat.invoke("getRun", run_id=run_id)
 
     def log_param(self, run_id: str, key: str, value: object) -> object:
         self.log_batch(run_id, params={key: value})
@@ -110,7 +96,7 @@ class Client(RegistryMethods):
         self.log_batch(run_id, tags={key: value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._call("deleteTag", lambda ctx: service.delete_tag(ctx, run_id, key), writes=True, run_id=run_id, key=key)
+        self.cat.invoke("deleteTag", run_id=run_id, key=key)
 
     def log_batch(
         self,
@@ -119,21 +105,10 @@ class Client(RegistryMethods):
         params: Mapping[str, object] | None = None,
         tags: Mapping[str, object] | None = None,
     ) -> None:
-        def work(ctx: Context) -> None:
-            service.log_batch(ctx, run_id, metrics=metrics, params=params, tags=tags)
-
-        self._call(
-            "logBatch",
-            work,
-            writes=True,
-            run_id=run_id,
-            metrics=len(metrics) or None,
-            params=len(params) if params else None,
-            tags=len(tags) if tags else None,
-        )
+        self.cat.invoke("logBatch", run_id=run_id, metrics=metrics, params=strings(params), tags=strings(tags))
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self._call("logInputs", lambda ctx: service.log_inputs(ctx, run_id, datasets), writes=True, run_id=run_id)
+        self.cat.invoke("logInputs", run_id=run_id, datasets=datasets)
 
     def log_frame_inputs(self, run_id: str, frame: pd.DataFrame, context: str = "training") -> list[DatasetInput]:
         """Record the catalog tables ``frame`` came from as inputs of the run, with the frame's
@@ -142,18 +117,11 @@ class Client(RegistryMethods):
         ``read_table`` marks its result with the table's name, and pandas keeps the mark through
         most operations (``catalog.lineage.capture.frame_sources``); tables the caller cannot see,
         and tables the run already lists as inputs (read while it was active), are left out."""
-        digest, rows = frame_digest(frame), len(frame)
-
-        def work(ctx: Context) -> list[DatasetInput]:
-            service.get_run_info(ctx, run_id, write=True)
-            listed = {dataset.name for dataset in TrackingStore(ctx.cursor).inputs(run_id)}
-            names = dict.fromkeys(str(s.full_name) for s in capture.frame_sources(ctx, frame))
-            found = [DatasetInput(name, digest, rows, context) for name in names if name not in listed]
-            if found:
-                service.log_inputs(ctx, run_id, found)
-            return found
-
-        return self._call("logInputs", work, writes=True, run_id=run_id)
+        names = frame.attrs.get(SOURCE_ATTR) or []
+        names = list(dict.fromkeys(str(n) for n in ([names] if isinstance(names, str) else names)))
+        digest, rows = (frame_digest(frame), len(frame)) if names else ("", 0)
+        datasets = [DatasetInput(name, digest, rows, context) for name in names]
+        return self.cat.invoke("logInputs", run_id=run_id, datasets=datasets, from_frame=True)
 
     def search_runs(
         self,
@@ -166,102 +134,87 @@ class Client(RegistryMethods):
     ) -> PagedList:
         """Runs matching MLflow's filter grammar (``catalog.tracking.search``): a list with a
         ``token`` attribute for the next page, as MLflow's PagedList."""
-
-        def work(ctx: Context) -> PagedList:
-            runs, token = service.search_runs(
-                ctx,
-                experiment_ids,
-                filter_string=filter_string,
-                order_by=order_by,
-                max_results=max_results,
-                run_view=run_view_type,
-                page_token=page_token,
-            )
-            return PagedList(runs, token)
-
-        return self._call("searchRuns", work, writes=False, filter=filter_string or None)
+        return self.cat.invoke(
+            "searchRuns",
+            experiment_ids=[str(i) for i in experiment_ids],
+            filter_string=filter_string,
+            run_view_type=run_view_type,
+            max_results=max_results,
+            order_by=order_by,
+            page_token=page_token,
+        )
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        return self._call(
-            "getMetricHistory", lambda ctx: service.metric_history(ctx, run_id, key), writes=False, run_id=run_id
-        )
+        return self.cat.invoke("getMetricHistory", run_id=run_id, key=key)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> RunInfo:
-        return self._call(
-            "updateRun",
-            lambda ctx: service.update_run(ctx, run_id, status=status, run_name=name),
-            writes=True,
-            run_id=run_id,
-            status=status,
-        )
+        return self.cat.invoke("updateRun", run_id=run_id, status=status, run_name=name)
 
     def set_terminated(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> RunInfo:
-        return self._call(
-            "updateRun",
-            lambda ctx: service.update_run(ctx, run_id, status=status, end_time=end_time),
-            writes=True,
-            run_id=run_id,
-            status=status,
-        )
+        return self.cat.invoke("updateRun", run_id=run_id, status=status, end_time=end_time)
 
     def delete_run(self, run_id: str) -> None:
-        self._call(
-            "deleteRun", lambda ctx: service.set_run_stage(ctx, run_id, service.DELETED), writes=True, run_id=run_id
-        )
+        self.cat.invoke("deleteRun", run_id=run_id)
 
     def restore_run(self, run_id: str) -> None:
-        self._call(
-            "restoreRun", lambda ctx: service.set_run_stage(ctx, run_id, service.ACTIVE), writes=True, run_id=run_id
-        )
+        self.cat.invoke("restoreRun", run_id=run_id)
 
     # -- artifacts ---------------------------------------------------------------------------
-    def _root(self, ctx: Context, run_id: str, *, write: bool) -> Path:
-        return service.artifact_root(ctx, self._home, run_id, write=write)
-
     def log_artifact(self, run_id: str, local_path: str | Path, artifact_path: str | None = None) -> str:
-        def work(ctx: Context) -> str:
-            return artifacts.store_file(self._root(ctx, run_id, write=True), Path(local_path), artifact_path)
-
-        return self._call("logArtifact", work, writes=True, run_id=run_id, path=artifact_path)
+        """Upload a local file into the run's folder ``artifact_path`` (the run's root when None)."""
+        local_file = Path(local_path)
+        if not local_file.is_file():
+            raise NotFound(
+                f"Local file '{local_file}' does not exist or is not a file.", error_code="RESOURCE_DOES_NOT_EXIST"
+            )
+        return self.cat.invoke(
+            "logArtifact", run_id=run_id, data=local_file.read_bytes(), path=artifact_path, file_name=local_file.name
+        )
 
     def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> list[str]:
-        def work(ctx: Context) -> list[str]:
-            return artifacts.store_tree(self._root(ctx, run_id, write=True), Path(local_dir), artifact_path)
-
-        return self._call("logArtifacts", work, writes=True, run_id=run_id, path=artifact_path)
+        """Upload every file under a local folder (links are refused), in one request: all or none."""
+        folder = Path(local_dir)
+        if not folder.is_dir():
+            raise NotFound(f"Local folder '{folder}' does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
+        files = {}
+        for path in sorted(folder.rglob("*")):
+            if path.is_symlink():
+                raise InvalidRequest(f"'{path}' is a symbolic link; log the file itself.", error_code="INVALID_PATH")
+            if path.is_file():
+                files[path.relative_to(folder).as_posix()] = path.read_bytes()
+        return self.cat.invoke("logArtifacts", run_id=run_id, files=files, path=artifact_path)
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> str:
-        def work(ctx: Context) -> str:
-            return artifacts.store_bytes(self._root(ctx, run_id, write=True), data, artifact_file)
-
-        return self._call("logArtifact", work, writes=True, run_id=run_id, path=artifact_file)
-
-    def logged_model_path(self, run_id: str, artifact_path: str) -> Path:
-        """The folder of a model logged to a run, to load in place (needs read access to the
-        run's experiment; audited as ``loadModel``)."""
-
-        def work(ctx: Context) -> Path:
-            return artifacts.resolve_inside(self._root(ctx, run_id, write=False), artifact_path or None)
-
-        return self._call("loadModel", work, writes=False, run_id=run_id, path=artifact_path)
+        return self.cat.invoke("logArtifact", run_id=run_id, data=data, path=artifact_file)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        return self._call(
-            "listArtifacts",
-            lambda ctx: artifacts.list_files(self._root(ctx, run_id, write=False), path),
-            writes=False,
-            run_id=run_id,
-            path=path,
-        )
+        return self.cat.invoke("listArtifacts", run_id=run_id, path=path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | Path | None = None) -> str:
         """Copy an artifact (file or folder) of the run into ``dst_path`` (a new temporary folder
-        by default); needs read access to the run's experiment."""
+        by default); needs read access to the run's experiment. Returns the copy's path."""
         import tempfile
 
+        found = self.cat.invoke("downloadArtifacts", run_id=run_id, path=path)
         destination = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="catalog-artifacts-"))
+        target = _inside(destination, found.name)
+        if not found.is_dir:
+            destination.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(found.files[found.name])
+            return str(target)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in found.files.items():
+            file = _inside(target, name)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(data)
+        return str(target)
 
-        def work(ctx: Context) -> str:
-            return str(artifacts.copy_out(self._root(ctx, run_id, write=False), path or None, destination))
 
-        return self._call("downloadArtifacts", work, writes=False, run_id=run_id, path=path)
+def _inside(folder: Path, name: str) -> Path:
+    """``folder / name`` for a path the catalog sent, refused when it would leave ``folder``."""
+    from catalog.tracking.artifacts import relative
+
+    pure = relative(name)
+    if pure == PurePosixPath():
+        raise InvalidRequest(f"The catalog sent the artifact path {name!r}.", error_code="INVALID_PATH")
+    return folder.joinpath(*pure.parts)

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_authz
 import bench_feature_pit
 import bench_lineage
+import bench_server
 import bench_sql_frontend
 import bench_tracking
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()}, {platform.system()}"
     )
     failed = 0
-    for module in (bench_authz, bench_sql_frontend, bench_lineage, bench_tracking, bench_feature_pit):
+    for module in (bench_authz, bench_sql_frontend, bench_lineage, bench_tracking, bench_feature_pit, bench_server):
         print(f"\n== {module.__name__}", flush=True)
         failed |= module.main(["--quick"] if args.quick else [])
     return failed

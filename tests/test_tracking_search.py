@@ -506,6 +506,35 @@ def test_sql_text_is_fixed_by_shape_only():
     assert one.params != two.params
 
 
+def test_a_search_is_compiled_once_for_the_same_arguments():
+    """Repeated and paged searches reuse their compiled query; lists and tuples are the same
+    arguments; arguments of other types are compiled afresh, and refused there as ever."""
+    first = compile_search(["1", "2"], "metrics.a > 1", order_by=["metrics.a DESC"], max_results=5)
+    assert compile_search(("1", "2"), "metrics.a > 1", order_by=("metrics.a DESC",), max_results=5) is first
+    assert compile_search(["1", "2"], "metrics.a > 2", order_by=["metrics.a DESC"], max_results=5) is not first
+    token = first.next_page_token(5)
+    second = compile_search(["1", "2"], "metrics.a > 1", order_by=["metrics.a DESC"], max_results=5, page_token=token)
+    assert second.offset == 5 and second.sql == first.sql
+    assert (
+        compile_search(["1", 2], "", max_results=5).params[:2]
+        == compile_search(["1", "2"], "", max_results=5).params[:2]
+    )
+    for _ in range(2):  # a refusal is not remembered as an answer
+        with pytest.raises(InvalidRequest, match="max_results"):
+            compile_search(["1"], "", max_results=True)
+        with pytest.raises(InvalidRequest, match="list of experiment ids"):
+            compile_search("1", "")
+
+
+def test_a_metric_filtered_to_numbers_is_ordered_without_ranking_missing_and_nan():
+    """A metric with a clause other than != keeps only numbers, so ordering on it needs no rank
+    for missing and NaN values; ordered alone, or only with !=, it does."""
+    ranked = "CASE WHEN k1.value IS NULL"
+    assert ranked not in compile_search(["1"], "metrics.a > 0", order_by=["metrics.a"]).sql
+    assert ranked in compile_search(["1"], "metrics.a != 0", order_by=["metrics.a"]).sql
+    assert ranked in compile_search(["1"], "", order_by=["metrics.a"]).sql
+
+
 # -- property: the same answers as a plain Python evaluation -------------------------------------
 STATUSES = ["FINISHED", "FAILED", "RUNNING"]
 METRIC_KEYS = ["acc", "f1 score", "loss"]

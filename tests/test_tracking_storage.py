@@ -1,14 +1,18 @@
 """How tracking calls reach DuckDB, on real databases: rows appended through cached appenders
 (a failed one leaves nothing behind for the next call), each metric's latest point kept by
-MLflow's rule however points arrive, runs fetched whole in one query, one audit row per call
-that commits or rolls back with it, and writes that survive the process dying right after they
+MLflow's rule however points arrive, runs fetched whole in one query from the document on
+their row, which every write keeps equal to the record tables (and the migration fills for
+older homes), what a connection remembers of runs and experiments, one audit row per call that
+commits or rolls back with it, and writes that survive the process dying right after they
 return. Search's joins are checked in tests/test_tracking_search.py's style at the end."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,6 +24,10 @@ import pytest
 
 import catalog
 from catalog import audit
+from catalog.securables import SecurableType
+from catalog.store.database import DATABASE_FILE
+from catalog.store.metastore import Metastore
+from catalog.store.migrations import current_version, migrate
 from catalog.tracking import Client
 from catalog.tracking.search import compile_search
 from catalog.tracking.store import RUN_COLUMNS, DatasetInput, Metric, RunInfo, TrackingStore
@@ -71,6 +79,46 @@ def expected_latest(points: list[Metric]) -> dict[str, tuple]:
         ):
             best[m.key] = m
     return {k: (m.step, m.timestamp, m.value) for k, m in best.items()}
+
+
+def plain(value: object) -> object:
+    """``value`` with NaN written "nan", so that equal data compare equal."""
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def record_of(cursor: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+    """What the record (the run's columns and the params, tags, metrics and inputs tables) says
+    of a run, shaped as its document."""
+
+    def pairs(table: str) -> dict:
+        return dict(cursor.execute(f"SELECT key, value FROM meta.{table} WHERE run_id = ?", [run_id]).fetchall())
+
+    info = cursor.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM meta.runs WHERE run_id = ?", [run_id]).fetchone()
+    inputs = cursor.execute(
+        "SELECT name, digest, num_rows, context FROM meta.run_inputs WHERE run_id = ? ORDER BY logged_time, rowid",
+        [run_id],
+    ).fetchall()
+    keys = ("name", "digest", "num_rows", "context")
+    return plain(
+        {
+            "r": list(info),
+            "m": pairs("run_latest_metrics"),
+            "p": pairs("run_params"),
+            "t": pairs("run_tags"),
+            "i": [dict(zip(keys, row, strict=True)) for row in inputs],
+        }
+    )
+
+
+def document_of(cursor: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+    ((text,),) = cursor.execute("SELECT data FROM meta.runs WHERE run_id = ?", [run_id]).fetchall()
+    return plain(json.loads(text))
 
 
 def same(a: dict[str, tuple], b: dict[str, tuple]) -> bool:
@@ -130,6 +178,7 @@ def test_the_latest_point_follows_mlflows_rule(store, batches, point_by_point):
     assert same(latest(store, "r1"), expected_latest(logged))
     history = store.cursor.execute("SELECT count(*) FROM meta.run_metrics WHERE run_id = 'r1'").fetchone()
     assert history == (len(logged),)
+    assert document_of(store.cursor, "r1") == record_of(store.cursor, "r1")
 
 
 @pytest.mark.parametrize("keys", [["loss"], ["loss", "acc", "f1"]], ids=["one key", "three keys"])
@@ -142,6 +191,7 @@ def test_a_step_remembered_by_a_cursor_never_decides_the_latest_point(db, keys):
     assert latest(mine, "r1") == {k: (10, 1, 0.9) for k in keys}
     mine.insert_metrics("r1", [Metric(k, 0.1, 1, 11) for k in keys])
     assert latest(mine, "r1") == {k: (11, 1, 0.1) for k in keys}
+    assert document_of(db, "r1") == record_of(db, "r1")
 
 
 def test_a_step_remembered_from_a_rolled_back_call_never_decides_either(store):
@@ -183,6 +233,7 @@ def test_appended_rows_commit_and_roll_back_with_the_transaction(store):
     store.cursor.execute("ROLLBACK")
     assert latest(store, "r1") == {}
     assert store.runs(["r1"])[0].data.tags == {}
+    assert document_of(store.cursor, "r1") == record_of(store.cursor, "r1")
     store.cursor.execute("BEGIN")
     store.insert_metrics("r1", [Metric("loss", 0.5, 1, 1)])
     store.cursor.execute("COMMIT")
@@ -216,6 +267,162 @@ def test_runs_come_whole_in_the_order_asked(store):
     assert (r1.data.metrics, r1.data.params, r1.data.tags, r1.inputs) == ({}, {}, {}, ())
     assert r1.info == RunInfo("r1", "name-r1", "1", "alice", "RUNNING", 0, None, "file:///a/r1", "active")
     assert store.runs([]) == []
+    assert store.runs(["r2"]) == [r2]
+    for run_id in ("r1", "r2", "r3"):
+        assert document_of(store.cursor, run_id) == record_of(store.cursor, run_id)
+
+
+# -- the run's document ----------------------------------------------------------------------------
+def test_every_write_keeps_the_document_equal_to_the_record(connect, home):
+    admin = connect("admin")
+    client = Client(admin)
+    first = client.create_experiment("/Shared/doc")
+    parent = client.create_run(first, tags={"team": "ml"}, run_name="parent").info.run_id
+    child = client.create_run(first, parent_run_id=parent).info.run_id
+    client.log_batch(
+        parent,
+        metrics=[Metric("loss", 0.5, 10, 1), Metric("loss", 0.4, 11, 2), Metric("acc", NAN, 10, 1)],
+        params={"depth": 8, "a b/c:d": 'it\'s "hi"'},
+        tags={"note": "é\n\\ /", "mlflow.note.content": "x" * 500},
+    )
+    client.log_batch(parent, metrics=[Metric("loss", 0.9, 5, 0), Metric("f1", math.inf, 1, 0)])  # loss: stays
+    client.log_batch(parent, metrics=[Metric("acc", 0.7, 11, 1), Metric("tiny", 5e-324, 1, 0), Metric("z", -0.0, 1, 0)])
+    client.set_tag(parent, "note", "changed")
+    client.delete_tag(parent, "team")
+    with pytest.raises(catalog.InvalidRequest):  # refused whole: the metric is not written either
+        client.log_batch(parent, metrics=[Metric("loss", 0.0, 99, 99)], params={"depth": 9})
+    client.log_inputs(
+        parent, [DatasetInput("main.ml.b", "d2", 20, "eval"), DatasetInput("main.ml.a", "d1", None, None)]
+    )
+    client.log_inputs(parent, [DatasetInput("main.ml.b", "d2", 20, "eval")])  # recorded once
+    client.update_run(parent, status="FINISHED", name="renamed")
+    client.set_terminated(child, "KILLED")
+    client.delete_run(child)
+    client.restore_run(child)
+    second = client.create_experiment("/Shared/doc-gone")
+    gone = client.create_run(second).info.run_id
+    client.log_param(gone, "p", "1")
+    client.delete_experiment(second)
+
+    found = {r.info.run_id: r for r in client.search_runs([first, second], run_view_type="ALL")}
+    assert set(found) == {parent, child, gone}
+    for run_id, run in found.items():
+        assert plain(dataclasses.asdict(run)) == plain(dataclasses.asdict(client.get_run(run_id)))
+    got = client.get_run(parent)
+    assert got.data.metrics["loss"] == 0.4 and got.data.metrics["acc"] == 0.7 and got.data.metrics["f1"] == math.inf
+    assert math.copysign(1.0, got.data.metrics["z"]) == -1.0 and got.data.metrics["tiny"] == 5e-324
+    assert got.data.params == {"depth": "8", "a b/c:d": 'it\'s "hi"'}
+    assert got.data.tags["note"] == "changed" and "team" not in got.data.tags
+    assert got.data.tags["mlflow.runName"] == got.info.run_name == "renamed" and got.info.status == "FINISHED"
+    assert [d.name for d in got.inputs] == ["main.ml.b", "main.ml.a"]
+    assert client.get_run(gone).info.lifecycle_stage == "deleted"
+    admin.close()
+    with duckdb.connect(str(home / DATABASE_FILE), read_only=True) as db:
+        for run_id in (parent, child, gone):
+            assert document_of(db, run_id) == record_of(db, run_id), run_id
+
+
+def test_the_migration_fills_the_documents_of_an_older_homes_runs(tmp_path):
+    """A home as version 3 left it, with runs, params, tags, metrics and inputs in their tables,
+    is migrated on open: each run's document says what its tables say."""
+    home = tmp_path / "older"
+    home.mkdir()
+    with duckdb.connect(str(home / DATABASE_FILE)) as db:
+        assert migrate(db, up_to=3) == 3
+        store = Metastore(db)
+        store.set_info("workspace_id", "older")
+        store.insert_principal("admin", "USER", "admin")
+        store.insert_securable(SecurableType.METASTORE, None, None, "admin")
+        db.execute("INSERT INTO meta.experiments VALUES ('1', '/Shared/old', 'file:///a/1', 'active', 'admin', 1, 1)")
+        for n, run_id in enumerate(["r1", "r2", "r3"]):
+            db.execute(
+                "INSERT INTO meta.runs VALUES (?, '1', ?, 'admin', 'FINISHED', ?, ?, ?, ?, NULL)",
+                [run_id, f"name-{run_id}", 100 + n, None if n else 200, f"file:///a/1/{run_id}", "active"],
+            )
+        db.execute("UPDATE meta.runs SET lifecycle_stage = 'deleted' WHERE run_id = 'r3'")
+        db.executemany(
+            "INSERT INTO meta.run_latest_metrics VALUES (?, ?, ?, 1, 1)",
+            [["r1", "acc", 0.9], ["r1", "loss", NAN], ["r2", "acc", 0.8]],
+        )
+        db.executemany("INSERT INTO meta.run_metrics VALUES (?, ?, ?, 1, 1)", [["r1", "acc", 0.9], ["r2", "acc", 0.8]])
+        db.executemany("INSERT INTO meta.run_params VALUES (?, ?, ?)", [["r1", "depth", "8"], ["r2", "depth", "4"]])
+        db.executemany(
+            "INSERT INTO meta.run_tags VALUES (?, ?, ?)",
+            [["r1", "mlflow.runName", "name-r1"], ["r1", "quote", 'it\'s "x"'], ["r3", "t", "v"]],
+        )
+        db.executemany(
+            "INSERT INTO meta.run_inputs VALUES ('r1', ?, ?, ?, ?, ?)",
+            [
+                ["main.ml.b", "d2", 20, "eval", 200],
+                ["main.ml.a", "d1", None, None, 100],
+                ["main.ml.c", "d3", 1, None, 200],
+            ],
+        )
+    with catalog.connect(home, user="admin") as admin:
+        client = Client(admin)
+        found = client.search_runs(["1"], "metrics.acc > 0.5", order_by=["metrics.acc DESC"])
+        assert [r.info.run_id for r in found] == ["r1", "r2"]
+        r1 = found[0]
+        assert plain(r1.data.metrics) == {"acc": 0.9, "loss": "nan"} and r1.data.params == {"depth": "8"}
+        assert r1.data.tags == {"mlflow.runName": "name-r1", "quote": 'it\'s "x"'}
+        assert [d.name for d in r1.inputs] == ["main.ml.a", "main.ml.b", "main.ml.c"]
+        assert r1.info == RunInfo("r1", "name-r1", "1", "admin", "FINISHED", 100, 200, "file:///a/1/r1", "active")
+        assert client.get_run("r3").info.lifecycle_stage == "deleted"
+        client.log_metric("r2", "acc", 0.95, step=2)  # and later writes keep it
+    with duckdb.connect(str(home / DATABASE_FILE), read_only=True) as db:
+        assert current_version(db) >= 8
+        for run_id in ("r1", "r2", "r3"):
+            assert document_of(db, run_id) == record_of(db, run_id), run_id
+
+
+# -- what a connection remembers -------------------------------------------------------------------
+def test_a_run_known_to_a_connection_is_still_checked_on_every_call(connect):
+    admin = connect("admin")
+    admin.sql("CREATE USER alice")
+    experiment_id = Client(admin).create_experiment("/Shared/known")
+    admin.sql("GRANT CAN EDIT ON EXPERIMENT `/Shared/known` TO alice")
+    alice = Client(connect("alice"))
+    run_id = alice.create_run(experiment_id).info.run_id
+    alice.log_metric(run_id, "loss", 0.5, step=0)  # alice's connection now knows the run
+    Client(admin).delete_run(run_id)  # through another connection
+    for write in (
+        lambda: alice.log_metric(run_id, "loss", 0.4, step=1),
+        lambda: alice.log_batch(run_id, metrics=[Metric("bad key!", 0.4, 1, 1)]),  # deleted, said first
+        lambda: alice.log_batch(run_id, params={"p": "1"}, tags={"t": "v"}),
+    ):
+        with pytest.raises(catalog.InvalidRequest) as refused:
+            write()
+        assert refused.value.error_code == "INVALID_STATE"
+    Client(admin).restore_run(run_id)
+    assert len(alice.get_metric_history(run_id, "loss")) == 1  # nothing written while deleted
+    alice.log_metric(run_id, "loss", 0.3, step=2)
+    admin.sql("REVOKE CAN EDIT ON EXPERIMENT `/Shared/known` FROM alice")
+    with pytest.raises(catalog.PermissionDenied):
+        alice.log_metric(run_id, "loss", 0.2, step=3)
+    assert Client(admin).get_run(run_id).data.metrics == {"loss": 0.3}
+    with pytest.raises(catalog.NotFound):
+        alice.log_metric("f" * 32, "loss", 0.2)
+
+
+def test_an_experiment_rolled_back_is_not_remembered(admin):
+    """An id seen in a transaction that rolled back may go to another experiment: the connection
+    must not have remembered the first one's name."""
+    from catalog.services import tracking as service  # here: importing it first makes an import cycle
+
+    home = admin.home
+
+    def create_then_fail(ctx):
+        experiment = service.create_experiment(ctx, home, "/Shared/rolled-back")
+        service.search_runs(ctx, [experiment.experiment_id])  # reads the new experiment's name
+        raise catalog.InvalidRequest("fail after the search")
+
+    with pytest.raises(catalog.InvalidRequest):
+        admin.session.run("createExperiment", create_then_fail, writes=True)
+    client = Client(admin)
+    experiment_id = client.create_experiment("/Shared/kept")
+    run_id = client.create_run(experiment_id).info.run_id
+    assert [r.info.run_id for r in client.search_runs([experiment_id])] == [run_id]
+    assert client.get_experiment(experiment_id).name == "/Shared/kept"
 
 
 # -- the audit row ---------------------------------------------------------------------------------
@@ -383,3 +590,27 @@ def test_joined_filters_and_orders_find_what_they_should(db, filter_string, orde
 def test_search_columns_are_names_of_meta_runs_with_run_id_first(columns):
     with pytest.raises(ValueError, match="run_id first"):
         compile_search(["1"], "", columns=columns)
+
+
+def test_copies_of_a_home_may_give_an_id_to_different_experiments(tmp_path):
+    """Copies of one home share its metastore id, then each may give an experiment id to an
+    experiment of its own: what the process learned in one copy never decides in the other."""
+    with catalog.connect(tmp_path / "template", user="admin") as cat:
+        cat.sql("CREATE USER alice")
+    for copy in ("a", "b"):
+        shutil.copytree(tmp_path / "template", tmp_path / copy)
+    with catalog.connect(tmp_path / "a", user="admin") as cat:
+        client = Client(cat)
+        experiment_id = client.create_experiment("/Shared/a")  # id 1 in copy a
+        run_id = client.create_run(experiment_id).info.run_id
+        assert [r.info.run_id for r in client.search_runs([experiment_id])] == [run_id]
+    with catalog.connect(tmp_path / "b", user="admin") as admin, catalog.connect(tmp_path / "b", user="alice") as alice:
+        client = Client(admin)
+        private = client.create_experiment("/Shared/b")  # id 1 in copy b
+        client.create_run(private)
+        shared = client.create_experiment("/Shared/a")  # the name id 1 has in copy a
+        admin.sql("GRANT CAN READ ON EXPERIMENT `/Shared/a` TO alice")
+        assert (private, shared) == ("1", "2")
+        with pytest.raises(catalog.PermissionDenied):
+            Client(alice).search_runs([private])
+        assert Client(alice).search_runs([shared]) == []

@@ -16,6 +16,7 @@ is audited with its decision like every other.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 import unicodedata
 import uuid
@@ -29,7 +30,7 @@ from catalog.tracking import artifacts, search
 from catalog.tracking.store import (
     MAX_PARAM_VALUE,
     MAX_TAG_VALUE,
-    RUN_COLUMNS,
+    RUN_DATA,
     RUN_STATUSES,
     DatasetInput,
     Experiment,
@@ -39,6 +40,7 @@ from catalog.tracking.store import (
     RunInfo,
     TrackingStore,
     now_ms,
+    runs_from_rows,
 )
 
 ACTIVE, DELETED = "active", "deleted"
@@ -54,6 +56,65 @@ def _authorize(ctx: Context, experiment: Experiment, action: str) -> Securable:
     securable = ctx.lookup_experiment(experiment.name)
     ctx.require(action, securable)
     return securable
+
+
+class _Known:
+    """Facts of a home that never change once committed, so that run calls and searches find
+    the securable carrying an experiment's grants without a query: the name of an experiment id
+    and the experiment of a run id. There is no rename, no move and no hard delete (deleting is
+    a stage). A fact enters only after the transaction that read or wrote it has committed, so
+    nothing rolled back (an experiment whose id then goes to another) is remembered.
+
+    Facts are kept per metastore id and shared by every connection of the process (the server
+    opens one per request). A copy of a home shares its metastore id but may give an id to
+    another experiment afterwards: an experiment's name is used only while the home's snapshot
+    still holds, under that name, the securable it was remembered with."""
+
+    MAX_ENTRIES = 100_000  # past this, a kind of fact is forgotten whole (and read again)
+
+    def __init__(self) -> None:
+        self.experiments: dict[tuple[str, str], tuple[str, str]] = {}  # -> (name, securable id)
+        self.runs: dict[tuple[str, str], str] = {}  # -> experiment id
+
+    def experiment(self, ctx: Context, experiment_id: str) -> Securable | None:
+        found = self.experiments.get((ctx.snapshot.metastore.id, experiment_id))
+        if found is None:
+            return None
+        securable = ctx.snapshot.experiment(found[0])
+        return securable if securable is not None and securable.id == found[1] else None
+
+    def run(self, ctx: Context, run_id: str) -> str | None:
+        return self.runs.get((ctx.snapshot.metastore.id, run_id))
+
+    def remember_experiment(self, ctx: Context, experiment_id: str, securable: Securable) -> None:
+        assert securable.path is not None, "an experiment's securable has its path"
+        key, fact = (ctx.snapshot.metastore.id, experiment_id), (securable.path, securable.id)
+        ctx.after_commit.append(functools.partial(self._enter, self.experiments, key, fact))
+
+    def remember_run(self, ctx: Context, run_id: str, experiment_id: str) -> None:
+        key = (ctx.snapshot.metastore.id, run_id)
+        if key not in self.runs:
+            ctx.after_commit.append(functools.partial(self._enter, self.runs, key, experiment_id))
+
+    def _enter(self, facts: dict, key: tuple[str, str], fact: object) -> None:
+        if len(facts) >= self.MAX_ENTRIES:
+            facts.clear()
+        facts[key] = fact
+
+
+_KNOWN = _Known()
+
+
+def _authorize_experiment(ctx: Context, experiment_id: str, action: str) -> None:
+    """Require ``action`` on the experiment with this id (NotFound when there is none)."""
+    securable = _KNOWN.experiment(ctx, experiment_id)
+    if securable is None:
+        name = _store(ctx).experiment_name(experiment_id)
+        if name is None:
+            raise NotFound(f"Experiment id {experiment_id} does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
+        securable = ctx.lookup_experiment(name)
+        _KNOWN.remember_experiment(ctx, experiment_id, securable)
+    ctx.require(action, securable)
 
 
 def _authorized(ctx: Context, experiment: Experiment, action: str) -> Experiment:
@@ -165,8 +226,6 @@ def create_run(
         artifact_uri=artifacts.artifact_uri(home, experiment_id, run_id),
         lifecycle_stage=ACTIVE,
     )
-    store = _store(ctx)
-    store.insert_run(info, parent_run_id)
     all_tags = {
         "mlflow.runName": name,
         "mlflow.user": ctx.principal,
@@ -175,23 +234,32 @@ def create_run(
     if parent_run_id is not None:
         all_tags["mlflow.parentRunId"] = parent_run_id
     _check_tags(all_tags)
-    store.set_tags(run_id, all_tags, new_run=True)
+    _store(ctx).insert_run(info, parent_run_id, all_tags)
+    _KNOWN.remember_run(ctx, run_id, str(experiment_id))
     return Run(info, RunData(metrics={}, params={}, tags=all_tags))  # all it holds yet: no reading back
 
 
 def get_run_info(ctx: Context, run_id: str, *, write: bool = False) -> RunInfo:
-    found = _store(ctx).run_and_experiment(str(run_id))
-    if found is None:
+    info = _store(ctx).run_info(str(run_id))
+    if info is None:
         raise NotFound(f"Run '{run_id}' does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
-    info, experiment = found
-    _authorize(ctx, experiment, "edit_experiment" if write else "read_experiment")
-    ctx.touched.append(f"run:{run_id}")
+    _authorize_run(ctx, info.run_id, info.experiment_id, write=write)
     return info
 
 
+def _authorize_run(ctx: Context, run_id: str, experiment_id: str, *, write: bool) -> None:
+    """Require CAN EDIT (``write``) or CAN READ on the run's experiment."""
+    _authorize_experiment(ctx, experiment_id, "edit_experiment" if write else "read_experiment")
+    ctx.touched.append(f"run:{run_id}")
+    _KNOWN.remember_run(ctx, run_id, experiment_id)
+
+
 def get_run(ctx: Context, run_id: str) -> Run:
-    get_run_info(ctx, run_id)
-    return _store(ctx).runs([run_id])[0]
+    found = _store(ctx).runs([str(run_id)])
+    if not found:
+        raise NotFound(f"Run '{run_id}' does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
+    _authorize_run(ctx, found[0].info.run_id, found[0].info.experiment_id, write=False)
+    return found[0]
 
 
 def runs(ctx: Context, run_ids: Sequence[str]) -> list[Run]:
@@ -200,9 +268,13 @@ def runs(ctx: Context, run_ids: Sequence[str]) -> list[Run]:
 
 def _writable(ctx: Context, run_id: str) -> RunInfo:
     info = get_run_info(ctx, run_id, write=True)
-    if info.lifecycle_stage != ACTIVE:
-        raise InvalidRequest(f"Run '{run_id}' is deleted; restore it before logging to it.", error_code="INVALID_STATE")
+    _require_active(run_id, info.lifecycle_stage)
     return info
+
+
+def _require_active(run_id: str, stage: str) -> None:
+    if stage != ACTIVE:
+        raise InvalidRequest(f"Run '{run_id}' is deleted; restore it before logging to it.", error_code="INVALID_STATE")
 
 
 def log_batch(
@@ -213,9 +285,48 @@ def log_batch(
     params: Mapping[str, object] | None = None,
     tags: Mapping[str, object] | None = None,
 ) -> None:
-    """Params, metrics and tags in one go (MLflow's log_batch); params may not change value."""
-    _writable(ctx, run_id)
+    """Params, metrics and tags in one go (MLflow's log_batch); params may not change value.
+
+    The checks and their order are those of every run call: the run exists, the caller may edit
+    its experiment, it is not deleted, then the values. A run this cursor knows needs no query
+    for the first two (a run keeps its experiment); its stage comes back from the statement that
+    patches its document, after the writes, which a deleted run then rolls back. When a value is
+    refused, the stage is read first, so that a deleted run still says so before anything else.
+    """
+    run_id = str(run_id)
     store = _store(ctx)
+    experiment_id = _KNOWN.run(ctx, run_id)
+    if experiment_id is None:
+        _writable(ctx, run_id)
+    else:
+        _authorize_run(ctx, run_id, experiment_id, write=True)
+    try:
+        new_params, points, new_tags = _batch(store, run_id, metrics, params, tags)
+    except InvalidRequest:
+        if experiment_id is not None:
+            _require_active(run_id, _stage(store, run_id))
+        raise
+    stage = store.log(run_id, params=new_params, metrics=points, tags=new_tags)
+    if experiment_id is not None:
+        _require_active(run_id, stage if stage is not None else _stage(store, run_id))
+
+
+def _stage(store: TrackingStore, run_id: str) -> str:
+    stage = store.run_stage(run_id)
+    if stage is None:
+        raise NotFound(f"Run '{run_id}' does not exist.", error_code="RESOURCE_DOES_NOT_EXIST")
+    return stage
+
+
+def _batch(
+    store: TrackingStore,
+    run_id: str,
+    metrics: Sequence[Metric],
+    params: Mapping[str, object] | None,
+    tags: Mapping[str, object] | None,
+) -> tuple[dict[str, str], list[Metric], dict[str, str]]:
+    """A batch's new params, metric points and tags, checked (params may not change value)."""
+    new_params: dict[str, str] = {}
     if params:
         values = {str(k): _text(v) for k, v in params.items()}
         for key, value in values.items():
@@ -231,13 +342,11 @@ def log_batch(
                 f"(tried {new!r}). Log it under another key or start a new run.",
                 error_code="INVALID_PARAMETER_VALUE",
             )
-        store.insert_params(run_id, {k: v for k, v in values.items() if k not in existing})
-    if metrics:
-        store.insert_metrics(run_id, _points(metrics))
-    if tags:
-        values = {str(k): _text(v) for k, v in tags.items()}
-        _check_tags(values)
-        store.set_tags(run_id, values)
+        new_params = {k: v for k, v in values.items() if k not in existing}
+    points = _points(metrics) if metrics else []
+    new_tags = {str(k): _text(v) for k, v in (tags or {}).items()}
+    _check_tags(new_tags)
+    return new_params, points, new_tags
 
 
 def _points(metrics: Sequence[Metric]) -> list[Metric]:
@@ -295,11 +404,9 @@ def update_run(
         raise InvalidRequest(f"Run status must be one of {', '.join(RUN_STATUSES)}, not {status!r}.")
     if status in ("FINISHED", "FAILED", "KILLED") and end_time is None:
         end_time = now_ms()
-    store = _store(ctx)
-    store.update_run(run_id, status=status, end_time=end_time, run_name=run_name)
-    if run_name is not None:
-        store.set_tags(run_id, {"mlflow.runName": run_name})
-    return store.run_info(run_id)
+    info = _store(ctx).update_run(run_id, status=status, end_time=end_time, run_name=run_name)
+    assert info is not None, "checked above, under the write lock"
+    return info
 
 
 def set_run_stage(ctx: Context, run_id: str, stage: str) -> None:
@@ -327,7 +434,7 @@ def search_runs(
     page of them, and the token of the next page (None after the last)."""
     ids = [str(i) for i in experiment_ids]
     for experiment_id in ids:
-        get_experiment(ctx, experiment_id=experiment_id)
+        _authorize_experiment(ctx, experiment_id, "read_experiment")
     compiled = search.compile_search(
         ids,
         filter_string or "",
@@ -335,10 +442,10 @@ def search_runs(
         max_results=max_results,
         run_view=run_view,
         page_token=page_token,
-        columns=RUN_COLUMNS,
+        columns=("run_id", RUN_DATA),
     )
-    page = compiled.run(ctx.cursor)  # the runs' own columns come with the page: no second look-up
-    return _store(ctx).whole_runs(page.rows), page.next_page_token
+    page = compiled.run(ctx.cursor)  # the page comes with the runs' data: one query in all
+    return runs_from_rows(page.rows), page.next_page_token
 
 
 def metric_history(ctx: Context, run_id: str, key: str) -> list[Metric]:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -428,6 +429,7 @@ class _Joins:
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[str, str], tuple[str, list[str], list[Any]]] = {}
+        self._numbers: set[str] = set()  # aliases of metrics filtered to numbers (no NaN, not missing)
 
     def alias(self, field: Field) -> str:
         found = self._by_key.get((field.kind, field.key))
@@ -446,6 +448,11 @@ class _Joins:
         # IEEE: NaN is unordered, while DuckDB sorts it above every number; keep it out unless !=.
         if field.kind == METRIC and op != "!=":
             conditions.append(f"NOT isnan({alias}.value)")
+            self._numbers.add(alias)
+
+    def only_numbers(self, alias: str) -> bool:
+        """Whether the join keeps only runs whose value is a number (not NaN, not missing)."""
+        return alias in self._numbers
 
     def sql(self, params: list[Any]) -> str:
         """The JOIN clauses, their parameters appended to ``params`` in text order."""
@@ -466,7 +473,9 @@ def _order(terms: Sequence[OrderTerm], joins: _Joins) -> list[str]:
             items.append(f"r.{field.key} {direction} NULLS LAST")
             continue
         alias = joins.alias(field)
-        if field.kind == METRIC:
+        if field.kind == METRIC and joins.only_numbers(alias):
+            items.append(f"{alias}.value {direction}")  # numbers only: nothing to put last
+        elif field.kind == METRIC:
             rank = f"CASE WHEN {alias}.value IS NULL THEN 2 WHEN isnan({alias}.value) THEN 1 ELSE 0 END"
             items += [rank, f"{alias}.value {direction}"]
         else:
@@ -500,11 +509,36 @@ def compile_search(
             names, not the user's: they go into the SQL text).
 
     Returns:
-        The SQL, its parameters, and what makes the next page token.
+        The SQL, its parameters, and what makes the next page token. The same arguments give
+        the same object (a search repeated, or paged, is compiled once): do not change it.
 
     Raises:
         InvalidRequest: a bad filter, order_by entry, page size, run view or page token.
     """
+    key = (experiment_ids, filter_string, order_by, max_results, run_view, page_token, columns)
+    if all(_plain(part) for part in key):
+        return _compiled(*(tuple(part) if isinstance(part, list) else part for part in key))
+    return _compile(*key)
+
+
+def _plain(argument: object) -> bool:
+    """Whether an argument can key the cache of compiled searches: None, a string, an int or a
+    list or tuple of strings (anything else is compiled afresh, and refused there if wrong)."""
+    if argument is None or type(argument) in (str, int):
+        return True
+    return type(argument) in (list, tuple) and all(type(item) is str for item in argument)
+
+
+def _compile(
+    experiment_ids: Sequence[str],
+    filter_string: str = "",
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    run_view: str = "ACTIVE_ONLY",
+    page_token: str | None = None,
+    columns: Sequence[str] = ("run_id",),
+) -> CompiledSearch:
+    """``compile_search``, uncached."""
     if not columns or columns[0] != "run_id" or not all(_COLUMN.fullmatch(c) for c in columns):
         raise ValueError(f"columns must be column names of meta.runs, run_id first, not {columns!r}")
     if isinstance(experiment_ids, str | bytes) or not isinstance(experiment_ids, Sequence):
@@ -556,6 +590,9 @@ def compile_search(
         f"ORDER BY {', '.join(order)} LIMIT ? OFFSET ?"
     )
     return CompiledSearch(sql=sql, params=params, offset=offset, max_results=max_results, scope=scope)
+
+
+_compiled = functools.lru_cache(maxsize=256)(_compile)
 
 
 # -- page tokens ---------------------------------------------------------------------------------

@@ -1,7 +1,16 @@
-"""Experiments and runs in the metastore (the tables of sql/metastore/0003_tracking.sql)."""
+"""Experiments and runs in the metastore (the tables of sql/metastore/0003_tracking.sql).
+
+A run is also kept whole, as one JSON document on its row (meta.runs.data, see
+sql/metastore/0008_run_summary.sql): its own columns, params, tags, latest metrics and inputs.
+Search and whole-run reads use it; the columns and the params, tags, metrics and inputs tables
+stay the record (the system tables and the latest-point rule read them). Every write here
+patches the document in the caller's transaction: in the statement that changes the run's
+columns, or in one more statement per call.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -92,28 +101,61 @@ class Metric:
 
 
 _FEW_ROWS = 100
-_METRIC_ROW, _PARAM_ROW, _TAG_ROW, _INPUT_ROW = 1, 2, 3, 4
 _EXPERIMENT_COLUMNS = "experiment_id, name, artifact_location, lifecycle_stage, owner, creation_time, last_update_time"
 _RUN_COLUMNS = "run_id, run_name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage"
 RUN_COLUMNS = tuple(c.strip() for c in _RUN_COLUMNS.split(","))  # what RunInfo takes, in order
 
-# The latest metrics, params, tags and inputs of a set of runs, as one set of rows: (kind,
-# run_id, key or dataset name, metric value, param or tag value or dataset context, digest,
-# num_rows, logged_time).
-_DATA_OF_RUNS = f"""
-SELECT d.* FROM (
-    SELECT {_METRIC_ROW} AS kind, run_id, key, value AS number, NULL::VARCHAR AS text,
-           NULL::VARCHAR AS digest, NULL::BIGINT AS num_rows, NULL::BIGINT AS logged_time
-    FROM meta.run_latest_metrics
-    UNION ALL SELECT {_PARAM_ROW}, run_id, key, NULL, value, NULL, NULL, NULL FROM meta.run_params
-    UNION ALL SELECT {_TAG_ROW}, run_id, key, NULL, value, NULL, NULL, NULL FROM meta.run_tags
-    UNION ALL SELECT {_INPUT_ROW}, run_id, name, NULL, context, digest, num_rows, logged_time FROM meta.run_inputs
-) AS d SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS run_id) AS wanted ON d.run_id = wanted.run_id
-"""
+RUN_DATA = "data"  # the column holding a run's document, read back by ``runs_from_rows``
+_WHOLE_RUN = "SELECT run_id, data FROM meta.runs"
 _LATEST = "SELECT key, step, timestamp, value FROM meta.run_latest_metrics WHERE run_id = ?"
 _LATEST_OF_KEY = f"{_LATEST} AND key = ?"
 _LATEST_OF_KEYS = f"{_LATEST} AND list_contains(?, key)"  # cheapest for a few keys
 _LATEST_OF_MANY_KEYS = f"{_LATEST} AND key IN (SELECT unnest(?))"
+# The inputs of a run's document, rebuilt from its rows: ties in logged_time keep the order written.
+_COPY_INPUTS = """
+UPDATE meta.runs SET data = json_merge_patch(data, json_object('i', coalesce((
+    SELECT list(struct_pack(name, digest, num_rows, context) ORDER BY logged_time, rowid)
+    FROM meta.run_inputs WHERE run_id = $run), [])))
+WHERE run_id = $run
+"""
+
+
+def runs_from_rows(rows: Sequence[Sequence]) -> list[Run]:
+    """Whole runs from rows whose last column is the run's document (``RUN_DATA``), in order.
+
+    The documents are JSON: DuckDB hands over one string per run several times faster than it
+    builds Python objects from nested values, and doubles read back exactly (NaN and
+    infinities included: DuckDB writes them, Python's json reads them). A page's documents are
+    parsed as one array (half the cost of a call per document), and the entities are filled
+    directly, as ``Metric`` is: a frozen dataclass's own __init__ costs a call per field."""
+    if not rows:
+        return []
+    return [_run(data) for data in json.loads(f"[{','.join(row[-1] for row in rows)}]")]
+
+
+def _run(data: dict) -> Run:
+    info = _new(RunInfo)
+    info.__dict__.update(zip(RUN_COLUMNS, data["r"], strict=True))
+    run_data = _new(RunData)
+    run_data.__dict__.update(metrics=data["m"], params=data["p"], tags=data["t"])
+    run = _new(Run)
+    inputs = data["i"]
+    run.__dict__.update(info=info, data=run_data, inputs=tuple(DatasetInput(**d) for d in inputs) if inputs else ())
+    return run
+
+
+_new = object.__new__
+# The run's own columns as the document holds them ("r", in RUN_COLUMNS order), written by the
+# statement that changes them: SET expressions read the row as it was, so a changed column
+# takes its new value from its parameter.
+_INFO_JSON = (
+    "json_array(run_id, coalesce($run_name, run_name), experiment_id, user_id, coalesce($status, status), "
+    "start_time, coalesce($end_time, end_time), artifact_uri, coalesce($lifecycle_stage, lifecycle_stage))"
+)
+
+
+def _document(info: RunInfo, tags: Mapping[str, str]) -> str:
+    return json.dumps({"r": [getattr(info, c) for c in RUN_COLUMNS], "m": {}, "p": {}, "t": dict(tags), "i": []})
 
 
 class TrackingStore:
@@ -174,12 +216,18 @@ class TrackingStore:
         )
 
     def set_experiment_runs_stage(self, experiment_id: str, stage: str) -> None:
-        self.cursor.execute("UPDATE meta.runs SET lifecycle_stage = ? WHERE experiment_id = ?", [stage, experiment_id])
+        self.cursor.execute(
+            "UPDATE meta.runs SET lifecycle_stage = $lifecycle_stage, "
+            f"data = json_merge_patch(data, json_object('r', {_INFO_JSON})) WHERE experiment_id = $experiment",
+            {"lifecycle_stage": stage, "run_name": None, "status": None, "end_time": None, "experiment": experiment_id},
+        )
 
     # -- runs --------------------------------------------------------------------------------
-    def insert_run(self, info: RunInfo, parent_run_id: str | None) -> None:
+    def insert_run(self, info: RunInfo, parent_run_id: str | None, tags: Mapping[str, str] | None = None) -> None:
+        """Insert a new run with its first tags (appended: a new run has none to replace)."""
+        tags = tags or {}
         self.cursor.execute(
-            f"INSERT INTO meta.runs ({_RUN_COLUMNS}, parent_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO meta.runs ({_RUN_COLUMNS}, parent_run_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 info.run_id,
                 info.run_name,
@@ -191,67 +239,37 @@ class TrackingStore:
                 info.artifact_uri,
                 info.lifecycle_stage,
                 parent_run_id,
+                _document(info, tags),
             ],
         )
+        if tags:
+            _append(self.cursor, "meta.run_tags", [(info.run_id, k, v) for k, v in tags.items()])
 
     def run_info(self, run_id: str) -> RunInfo | None:
         rows = self.cursor.execute(f"SELECT {_RUN_COLUMNS} FROM meta.runs WHERE run_id = ?", [run_id]).fetchall()
         return RunInfo(*rows[0]) if rows else None
 
-    def run_and_experiment(self, run_id: str) -> tuple[RunInfo, Experiment] | None:
-        """A run and its experiment (without tags), in one query: what every run call checks."""
-        columns = ", ".join(f"r.{c.strip()}" for c in _RUN_COLUMNS.split(","))
-        experiment_columns = ", ".join(f"e.{c.strip()}" for c in _EXPERIMENT_COLUMNS.split(","))
-        rows = self.cursor.execute(
-            f"SELECT {columns}, {experiment_columns} FROM meta.runs r "
-            "JOIN meta.experiments e ON e.experiment_id = r.experiment_id WHERE r.run_id = ?",
-            [run_id],
-        ).fetchall()
-        if not rows:
-            return None
-        row = rows[0]
-        width = len(_RUN_COLUMNS.split(","))
-        return RunInfo(*row[:width]), Experiment(*row[width:])
+    def run_stage(self, run_id: str) -> str | None:
+        """The run's lifecycle stage (None: no such run)."""
+        rows = self.cursor.execute("SELECT lifecycle_stage FROM meta.runs WHERE run_id = ?", [run_id]).fetchall()
+        return rows[0][0] if rows else None
+
+    def experiment_name(self, experiment_id: str) -> str | None:
+        rows = self.cursor.execute("SELECT name FROM meta.experiments WHERE experiment_id = ?", [experiment_id])
+        found = rows.fetchall()
+        return found[0][0] if found else None
 
     def runs(self, run_ids: Sequence[str]) -> list[Run]:
-        """Whole runs, in the order of ``run_ids`` (two queries, however many runs)."""
+        """Whole runs, in the order of ``run_ids`` (one query, however many runs)."""
         if not run_ids:
             return []
         ids = list(run_ids)
-        found = {
-            row[0]: row
-            for row in self.cursor.execute(
-                f"SELECT {_RUN_COLUMNS} FROM meta.runs WHERE run_id IN (SELECT unnest(?))", [ids]
-            ).fetchall()
-        }
-        return self.whole_runs([found[i] for i in ids if i in found])
-
-    def whole_runs(self, rows: Sequence[Sequence]) -> list[Run]:
-        """Runs from rows of meta.runs (``RUN_COLUMNS``, in that order), each with its latest
-        metrics, params, tags and inputs, fetched together in one query; in the order of ``rows``."""
-        if not rows:
-            return []
-        metrics: dict[str, dict[str, float]] = {}
-        params: dict[str, dict[str, str]] = {}
-        tags: dict[str, dict[str, str]] = {}
-        inputs: dict[str, list[tuple[int, DatasetInput]]] = {}
-        by_kind = {_METRIC_ROW: metrics, _PARAM_ROW: params, _TAG_ROW: tags}
-        ids = [row[0] for row in rows]
-        for kind, run_id, key, number, text, digest, num_rows, when in self.cursor.execute(
-            _DATA_OF_RUNS, [ids]
-        ).fetchall():
-            if kind == _INPUT_ROW:
-                inputs.setdefault(run_id, []).append((when, DatasetInput(key, digest, num_rows, text)))
-            else:
-                by_kind[kind].setdefault(run_id, {})[key] = number if kind == _METRIC_ROW else text
-        return [
-            Run(
-                RunInfo(*row),
-                RunData(metrics.get(row[0], {}), params.get(row[0], {}), tags.get(row[0], {})),
-                tuple(dataset for _, dataset in sorted(inputs.get(row[0], ()), key=_logged_time)),
-            )
-            for row in rows
-        ]
+        if len(ids) == 1:
+            rows = self.cursor.execute(f"{_WHOLE_RUN} WHERE run_id = ?", ids).fetchall()
+        else:
+            rows = self.cursor.execute(f"{_WHOLE_RUN} WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
+        found = {row[0]: row for row in rows}
+        return runs_from_rows([found[i] for i in ids if i in found])
 
     def update_run(
         self,
@@ -261,20 +279,26 @@ class TrackingStore:
         end_time: int | None = None,
         run_name: str | None = None,
         lifecycle_stage: str | None = None,
-    ) -> None:
-        changes = {
-            k: v
-            for k, v in {
-                "status": status,
-                "end_time": end_time,
-                "run_name": run_name,
-                "lifecycle_stage": lifecycle_stage,
-            }.items()
-            if v is not None
-        }
-        if changes:
-            assignments = ", ".join(f"{k} = ?" for k in changes)
-            self.cursor.execute(f"UPDATE meta.runs SET {assignments} WHERE run_id = ?", [*changes.values(), run_id])
+    ) -> RunInfo | None:
+        """Change the run's attributes; a new ``run_name`` is its mlflow.runName tag too, as in
+        MLflow. Returns the run as it now is (None: no such run)."""
+        changes = {"status": status, "end_time": end_time, "run_name": run_name, "lifecycle_stage": lifecycle_stage}
+        if all(v is None for v in changes.values()):
+            return self.run_info(run_id)
+        assignments = [f"{k} = ${k}" for k, v in changes.items() if v is not None]
+        document = f"json_object('r', {_INFO_JSON}"
+        if run_name is not None:
+            document += ", 't', json_object('mlflow.runName', $run_name)"
+        rows = self.cursor.execute(
+            f"UPDATE meta.runs SET {', '.join(assignments)}, data = json_merge_patch(data, {document})) "
+            f"WHERE run_id = $run RETURNING {_RUN_COLUMNS}",
+            {**changes, "run": run_id},
+        ).fetchall()
+        if not rows:
+            return None
+        if run_name is not None:
+            self._replace_tags(run_id, {"mlflow.runName": run_name})
+        return RunInfo(*rows[0])
 
     def params(self, run_id: str, keys: Sequence[str] | None = None) -> dict[str, str]:
         """The run's params (only those of ``keys``, when given)."""
@@ -285,30 +309,68 @@ class TrackingStore:
             args = [run_id, list(keys)]
         return dict(self.cursor.execute(query, args).fetchall())
 
-    def insert_params(self, run_id: str, params: Mapping[str, str]) -> None:
+    def log(
+        self,
+        run_id: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        metrics: Sequence[Metric] = (),
+        tags: Mapping[str, str] | None = None,
+        new_run: bool = False,
+    ) -> str | None:
+        """Record new params (none may be there already), metric points and tags (replacing
+        values held under the same keys; a ``new_run`` has none, so its tags are appended), and
+        patch the run's document with one statement for all three.
+
+        Returns the run's lifecycle stage, read by that statement (None when there was nothing
+        to patch, or no such run): callers that know the run check it there, without a query.
+        """
         if params:
             _append(self.cursor, "meta.run_params", [(run_id, k, v) for k, v in params.items()])
+        latest = self._insert_metrics(run_id, metrics) if metrics else {}
+        if tags and new_run:
+            _append(self.cursor, "meta.run_tags", [(run_id, k, v) for k, v in tags.items()])
+        elif tags:
+            self._replace_tags(run_id, tags)
+        patch = {part: dict(values) for part, values in (("m", latest), ("p", params), ("t", tags)) if values}
+        return self._patch(run_id, patch) if patch else None
+
+    def insert_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        self.log(run_id, params=params)
+
+    def insert_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
+        self.log(run_id, metrics=metrics)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str], *, new_run: bool = False) -> None:
-        """Set tags, replacing values held under the same keys; a ``new_run`` has none to replace,
-        so its tags are simply appended (an upsert costs DuckDB several times an append)."""
-        if not tags:
-            return
-        rows = [(run_id, k, v) for k, v in tags.items()]
-        if new_run:
-            _append(self.cursor, "meta.run_tags", rows)
-            return
-        marks = ", ".join(["(?, ?, ?)"] * len(rows))
-        self.cursor.execute(f"INSERT OR REPLACE INTO meta.run_tags VALUES {marks}", [v for row in rows for v in row])
+        self.log(run_id, tags=tags, new_run=new_run)
+
+    def _replace_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        # An upsert costs DuckDB several times an append: only tags that may exist take it.
+        marks = ", ".join(["(?, ?, ?)"] * len(tags))
+        values = [v for k, value in tags.items() for v in (run_id, k, value)]
+        self.cursor.execute(f"INSERT OR REPLACE INTO meta.run_tags VALUES {marks}", values)
+
+    def _patch(self, run_id: str, patch: Mapping[str, object]) -> str | None:
+        """Merge ``patch`` into the run's document (RFC 7396: objects merge key by key, a null
+        removes a key); return the run's stage."""
+        rows = self.cursor.execute(
+            "UPDATE meta.runs SET data = json_merge_patch(data, ?) WHERE run_id = ? RETURNING lifecycle_stage",
+            [json.dumps(patch), run_id],
+        ).fetchall()
+        return rows[0][0] if rows else None
 
     def delete_tag(self, run_id: str, key: str) -> bool:
         rows = self.cursor.execute(
             "DELETE FROM meta.run_tags WHERE run_id = ? AND key = ? RETURNING key", [run_id, key]
         )
-        return bool(rows.fetchall())
+        if not rows.fetchall():
+            return False
+        self._patch(run_id, {"t": {key: None}})
+        return True
 
-    def insert_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
-        """Append points to the history and move each metric's latest point forward.
+    def _insert_metrics(self, run_id: str, metrics: Sequence[Metric]) -> dict[str, float]:
+        """Append points to the history and move each metric's latest point forward; return the
+        keys whose latest point moved, with its value.
 
         MLflow's latest point is the one with the highest step, then the latest timestamp, then
         the largest value (NaN above every number, as DuckDB orders it). The batch's best point
@@ -318,8 +380,6 @@ class TrackingStore:
         decides. Other keys are read first, then inserted or updated; writes hold the engine's
         write lock, so what was read cannot change before this transaction commits.
         """
-        if not metrics:
-            return
         _append(self.cursor, "meta.run_metrics", [(run_id, m.key, m.value, m.timestamp, m.step) for m in metrics])
         best: dict[str, Metric] = {}
         for m in metrics:
@@ -359,6 +419,7 @@ class TrackingStore:
                 self._update_latest(run_id, better)
         for key, m in best.items():
             steps[(run_id, key)] = kept.get(key, m.step)
+        return {key: m.value for key, m in best.items() if key not in kept}
 
     def _update_latest(self, run_id: str, points: list[Metric], *, only_over_lower_steps: bool = False) -> set[str]:
         """Set the latest point of each key of ``points`` (when ``only_over_lower_steps``, only
@@ -424,6 +485,7 @@ class TrackingStore:
                     "when": when,
                 },
             )
+        self.cursor.execute(_COPY_INPUTS, {"run": run_id})
 
     def inputs(self, run_id: str) -> list[DatasetInput]:
         rows = self.cursor.execute(
@@ -442,10 +504,6 @@ def _later(step: int, timestamp: int, value: float, held_step: int, held_timesta
     if timestamp != held_timestamp:
         return timestamp > held_timestamp
     return value > held_value or (value != value and held_value == held_value)
-
-
-def _logged_time(entry: tuple[int, DatasetInput]) -> int:
-    return entry[0]
 
 
 # One appender per cursor and table, kept while the cursor lives. An appender takes rows as

@@ -68,12 +68,20 @@ def expected_matches(size: Size) -> int:
     return sum(1 for i in range(size.runs) if accuracy(i) > 0.8 and depth(i) == "8")
 
 
+def as_asked(runs: list) -> bool:
+    """The runs a search returned match the filter, carry their data, and come in the order asked."""
+    values = [run.data.metrics["test_accuracy"] for run in runs]
+    matching = all(v > 0.8 and run.data.params["max_depth"] == "8" for v, run in zip(values, runs, strict=True))
+    return matching and values == sorted(values, reverse=True)
+
+
 @dataclass(frozen=True)
 class SideResult:
     batches: float
     singles: float
     search: Timing
     matched: int
+    as_asked: bool
     stored_points: int | None = None  # the batched metric's history, read back (our side)
     latest_loss: float | None = None  # its latest point, read back (our side)
 
@@ -90,6 +98,7 @@ class Timed:
     singles: float
     search: Timing
     matched: int
+    as_asked: bool
 
 
 def timed_workloads(
@@ -122,12 +131,10 @@ def timed_workloads(
     found: list = []
     search = sample(
         "search",
-        lambda: found.append(
-            len(client.search_runs([search_experiment], FILTER, order_by=ORDER, max_results=size.runs))
-        ),
+        lambda: found.append(client.search_runs([search_experiment], FILTER, order_by=ORDER, max_results=size.runs)),
         size.search_repeats,
     )
-    return Timed(run_id, batches, singles, search, found[-1])
+    return Timed(run_id, batches, singles, search, len(found[-1]), as_asked(found[-1]))
 
 
 def ours(size: Size, folder: Path) -> SideResult:
@@ -142,7 +149,9 @@ def ours(size: Size, folder: Path) -> SideResult:
         )
         stored_points = len(client.get_metric_history(timed.run_id, "loss"))
         latest_loss = client.get_run(timed.run_id).data.metrics["loss"]
-        return SideResult(timed.batches, timed.singles, timed.search, timed.matched, stored_points, latest_loss)
+        return SideResult(
+            timed.batches, timed.singles, timed.search, timed.matched, timed.as_asked, stored_points, latest_loss
+        )
 
 
 def mlflows(size: Size, folder: Path) -> SideResult | None:
@@ -164,7 +173,7 @@ def mlflows(size: Size, folder: Path) -> SideResult | None:
         lambda name: client.create_experiment(name, artifact_location=(folder / f"mlruns-{name}").as_uri()),
         lambda i: [Param("max_depth", depth(i))],
     )
-    return SideResult(timed.batches, timed.singles, timed.search, timed.matched)
+    return SideResult(timed.batches, timed.singles, timed.search, timed.matched, timed.as_asked)
 
 
 def run(size: Size, *, progress: bool = True) -> tuple[SideResult, SideResult | None]:
@@ -225,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     mine, theirs = run(size)
     report(size, mine, theirs)
     agree = mine.matched == expected_matches(size) and (theirs is None or theirs.matched == mine.matched)
-    agree = agree and stored_as_logged(size, mine)
+    agree = agree and stored_as_logged(size, mine) and mine.as_asked and (theirs is None or theirs.as_asked)
     return 0 if agree else 1
 
 

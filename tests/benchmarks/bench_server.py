@@ -53,6 +53,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _homes import build_reader_home
 from _report import Timing, human, print_table, sample
 
 import catalog
@@ -100,16 +101,8 @@ def frames(size: Size) -> dict[str, pd.DataFrame]:
 
 def set_up(home: Path, data: dict[str, pd.DataFrame]) -> str:
     """Create the home, its tables and a reader; return a token for the reader."""
+    build_reader_home(home, data)
     with catalog.connect(home, user="admin") as admin:
-        admin.sql("CREATE CATALOG main")
-        admin.sql("CREATE SCHEMA main.bench")
-        for name, frame in data.items():
-            admin.create_table(f"main.bench.{name}", frame)
-        admin.sql("CREATE USER alice")
-        admin.sql("CREATE GROUP readers")
-        admin.sql("ALTER GROUP readers ADD USER alice")
-        admin.sql("GRANT USE CATALOG ON CATALOG main TO readers")
-        admin.sql("GRANT USE SCHEMA, SELECT ON SCHEMA main.bench TO readers")
         return admin.tokens.create("alice", comment="bench_server").token
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _homes import build_reader_home
 from _report import Timing, human, print_table, sample
 
 import catalog
@@ -83,16 +84,7 @@ def frames(size: Size) -> dict[str, pd.DataFrame]:
 
 
 def set_up(home: Path, data: dict[str, pd.DataFrame]) -> catalog.Catalog:
-    with catalog.connect(home, user="admin") as admin:
-        admin.sql("CREATE CATALOG main")
-        admin.sql("CREATE SCHEMA main.bench")
-        for name, frame in data.items():
-            admin.create_table(f"main.bench.{name}", frame)
-        admin.sql("CREATE USER alice")
-        admin.sql("CREATE GROUP analysts")
-        admin.sql("ALTER GROUP analysts ADD USER alice")
-        admin.sql("GRANT USE CATALOG ON CATALOG main TO analysts")
-        admin.sql("GRANT USE SCHEMA, SELECT ON SCHEMA main.bench TO analysts")
+    build_reader_home(home, data)
     return catalog.connect(home, user="alice")
 
 

@@ -53,7 +53,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _homes import build_reader_home
+from _homes import build_reader_home, raw_database
 from _report import Timing, human, print_table, sample
 
 import catalog
@@ -104,15 +104,6 @@ def set_up(home: Path, data: dict[str, pd.DataFrame]) -> str:
     build_reader_home(home, data)
     with catalog.connect(home, user="admin") as admin:
         return admin.tokens.create("alice", comment="bench_server").token
-
-
-def raw_database(path: Path, data: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
-    raw = duckdb.connect(str(path))
-    for name, frame in data.items():
-        raw.register("frame", frame)
-        raw.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
-        raw.unregister("frame")
-    return raw
 
 
 # -- the server as a child process --------------------------------------------------------------

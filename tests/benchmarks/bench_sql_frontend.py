@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _homes import build_reader_home
+from _homes import build_reader_home, raw_database
 from _report import Timing, human, print_table, sample
 
 import catalog
@@ -86,15 +86,6 @@ def frames(size: Size) -> dict[str, pd.DataFrame]:
 def set_up(home: Path, data: dict[str, pd.DataFrame]) -> catalog.Catalog:
     build_reader_home(home, data)
     return catalog.connect(home, user="alice")
-
-
-def raw_database(path: Path, data: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
-    raw = duckdb.connect(str(path))
-    for name, frame in data.items():
-        raw.register("frame", frame)
-        raw.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
-        raw.unregister("frame")
-    return raw
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,19 @@
-"""The interface every catalog connection offers, embedded or (later) remote."""
+"""The interface every catalog connection offers, embedded or remote."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from catalog.lineage.graph import LineageGraph
 from catalog.tokens import Tokens
+
+if TYPE_CHECKING:
+    from catalog.serving.client import ServingEndpoints
+    from catalog.serving.runtime import Invocation
 
 CreateMode = Literal["error", "ignore", "overwrite"]
 WriteMode = Literal["append", "overwrite", "merge"]
@@ -137,6 +141,18 @@ class Catalog(ABC):
         The tracking, registry and feature clients are built on this call, so they work the
         same on an embedded and a remote connection.
         """
+
+    @abstractmethod
+    def query_endpoint(self, name: str, body: Mapping[str, Any]) -> Invocation:
+        """Score one invocation request (Databricks' JSON formats) on a serving endpoint; needs
+        QUERY on it. ``cat.serving.query`` is the friendlier spelling."""
+
+    @property
+    def serving(self) -> ServingEndpoints:
+        """Model serving endpoints: create, describe, update, delete, query, drift reports."""
+        from catalog.serving.client import ServingEndpoints
+
+        return ServingEndpoints(self)
 
     @property
     def tokens(self) -> Tokens:

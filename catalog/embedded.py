@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlglot import exp
@@ -20,6 +20,9 @@ from catalog.services import lineage, policies, tables
 from catalog.services.context import Context
 from catalog.sql import planner, runner
 from catalog.sql.resolve import qualify
+
+if TYPE_CHECKING:
+    from catalog.serving.runtime import Invocation
 
 _CREATE_MODES = {"error": "error", "ignore": "ignore", "overwrite": "replace"}
 
@@ -128,6 +131,17 @@ class EmbeddedCatalog(Catalog):
 
     def invoke(self, action: str, **arguments: Any) -> Any:
         return operations.run(self._session, action, arguments)
+
+    def query_endpoint(self, name: str, body: Mapping[str, Any]) -> Invocation:
+        from catalog.serving.runtime import Caller, runtime_for
+
+        if self._session.closed:
+            raise InvalidRequest(
+                "This catalog connection is closed; open a new one with catalog.connect().",
+                error_code="CONNECTION_CLOSED",
+            )
+        caller = Caller(self._session.principal, self._session.source_ip_address, self._session.user_agent)
+        return runtime_for(self._engine).invoke(caller, name, body)
 
     @property
     def lineage(self) -> Lineage:

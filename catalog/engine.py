@@ -8,6 +8,7 @@ connection: every operation runs through :meth:`Session.run`, which opens a tran
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable
@@ -50,6 +51,7 @@ class Engine:
         self._state: tuple[Snapshot, Authorizer] | None = None
         self._version = 0
         self._users = 0
+        self._closers: list[Callable[[], None]] = []
         # Bumped by every committed write: caches of table contents (online feature lookups)
         # are valid while it stays the same.
         self.data_generation = 0
@@ -101,7 +103,17 @@ class Engine:
     def lineage_namespace(self) -> str:
         return namespace_of(self.workspace_id or "")
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the engine closes, before its database does (the serving
+        runtime flushes its request log then)."""
+        self._closers.append(callback)
+
     def close(self) -> None:
+        for callback in reversed(self._closers):
+            try:
+                callback()
+            except Exception:  # closing must go on: the database has to be released
+                logging.getLogger(__name__).warning("closing an engine part failed", exc_info=True)
         if self.forwarder is not None:
             self.forwarder.close()
         self.db.close()
@@ -265,6 +277,8 @@ class Session:
         """Audit a request refused before it reached a service (syntax, sandbox)."""
         snapshot, authz = self.engine.state()
         ctx = Context(self.principal, snapshot, authz, self.cursor, self.current_catalog, self.current_schema)
+        if isinstance(error, AccessDenied):  # the authorizer's reasons go into the audit row
+            ctx.decisions.extend(error.decisions)
         self._record_alone(ctx, action, params, error.http_status, error.message)
 
     def _rollback(self) -> None:

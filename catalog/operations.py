@@ -115,6 +115,7 @@ OPERATION_MODULES: list[str] = [
     "catalog.tracking.operations",
     "catalog.registry.operations",
     "catalog.features.operations",
+    "catalog.serving.operations",
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -22,6 +22,9 @@ from catalog.errors import CatalogError, InvalidRequest, ServerUnavailable, Unau
 from catalog.lineage.capture import SOURCE_ATTR
 from catalog.lineage.graph import LineageGraph
 from catalog.server.auth import CURRENT_CATALOG_HEADER, CURRENT_SCHEMA_HEADER
+
+if TYPE_CHECKING:
+    from catalog.serving.runtime import Invocation
 
 TOKEN_ENV = "CATALOG_TOKEN"
 CONNECT_TIMEOUT_S = 10
@@ -65,6 +68,10 @@ class RemoteCatalog(Catalog):
     # -- HTTP ------------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> bytes:
         """The body of a successful response (the error the server describes otherwise)."""
+        return self._exchange(method, path, **kwargs)[0]
+
+    def _exchange(self, method: str, path: str, **kwargs: Any) -> tuple[bytes, Mapping[str, str]]:
+        """The body and headers of a successful response (the error the server describes otherwise)."""
         if self._closed:
             raise InvalidRequest(
                 "This catalog connection is closed; open a new one with catalog.connect().",
@@ -94,7 +101,7 @@ class RemoteCatalog(Catalog):
         for header in (CURRENT_CATALOG_HEADER, CURRENT_SCHEMA_HEADER):  # USE changes them
             if header in response.headers:
                 self._current[header] = response.headers[header]
-        return body
+        return body, response.headers
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return wire.loads(self._request(method, path, **kwargs))
@@ -123,6 +130,20 @@ class RemoteCatalog(Catalog):
     def write_table(self, name: str, df: pd.DataFrame, mode: WriteMode = "append") -> int:
         result = self._json("POST", f"/api/v1/tables/{_segment(name)}/rows", params={"mode": mode}, **_arrow(df))
         return result["num_affected_rows"]
+
+    def query_endpoint(self, name: str, body: Mapping[str, Any]) -> Invocation:
+        from catalog.serving.runtime import REQUEST_ID_HEADER, SERVED_ENTITY_HEADER, Invocation
+
+        try:
+            payload = json.dumps(body, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequest(f"The request cannot be sent as JSON: {exc}.", error_code="BAD_REQUEST") from None
+        answer, headers = self._exchange(
+            "POST", f"/serving-endpoints/{_segment(name)}/invocations", data=payload, headers=_JSON
+        )
+        return Invocation(
+            json.loads(answer)["predictions"], headers.get(SERVED_ENTITY_HEADER, ""), headers.get(REQUEST_ID_HEADER, "")
+        )
 
     def invoke(self, action: str, **arguments: Any) -> Any:
         from catalog import operations

@@ -24,6 +24,7 @@ class SecurableType(StrEnum):
     MODEL = "MODEL"
     FUNCTION = "FUNCTION"
     EXPERIMENT = "EXPERIMENT"  # an MLflow experiment, named by a workspace path
+    ENDPOINT = "ENDPOINT"  # a model serving endpoint
 
     @property
     def depth(self) -> int:
@@ -49,6 +50,7 @@ _DEPTH = {
     SecurableType.VIEW: 3,
     SecurableType.MODEL: 3,
     SecurableType.FUNCTION: 3,
+    SecurableType.ENDPOINT: 3,
     SecurableType.EXPERIMENT: 0,  # a path such as /Shared/churn, not a dotted name
 }
 
@@ -63,6 +65,7 @@ class Privilege(StrEnum):
     CAN_MANAGE = "CAN MANAGE"
     CAN_READ = "CAN READ"
     CREATE_CATALOG = "CREATE CATALOG"
+    CREATE_ENDPOINT = "CREATE ENDPOINT"
     CREATE_FUNCTION = "CREATE FUNCTION"
     CREATE_MODEL = "CREATE MODEL"
     CREATE_SCHEMA = "CREATE SCHEMA"
@@ -70,6 +73,7 @@ class Privilege(StrEnum):
     EXECUTE = "EXECUTE"
     MANAGE = "MANAGE"
     MODIFY = "MODIFY"
+    QUERY = "QUERY"
     SELECT = "SELECT"
     USE_CATALOG = "USE CATALOG"
     USE_SCHEMA = "USE SCHEMA"
@@ -91,6 +95,7 @@ GRANTABLE: dict[SecurableType, frozenset[Privilege]] = {
         {
             P.ALL_PRIVILEGES,
             P.BROWSE,
+            P.CREATE_ENDPOINT,
             P.CREATE_FUNCTION,
             P.CREATE_MODEL,
             P.CREATE_SCHEMA,
@@ -98,6 +103,7 @@ GRANTABLE: dict[SecurableType, frozenset[Privilege]] = {
             P.EXECUTE,
             P.MANAGE,
             P.MODIFY,
+            P.QUERY,
             P.SELECT,
             P.USE_CATALOG,
             P.USE_SCHEMA,
@@ -106,12 +112,14 @@ GRANTABLE: dict[SecurableType, frozenset[Privilege]] = {
     T.SCHEMA: frozenset(
         {
             P.ALL_PRIVILEGES,
+            P.CREATE_ENDPOINT,
             P.CREATE_FUNCTION,
             P.CREATE_MODEL,
             P.CREATE_TABLE,
             P.EXECUTE,
             P.MANAGE,
             P.MODIFY,
+            P.QUERY,
             P.SELECT,
             P.USE_SCHEMA,
         }
@@ -120,6 +128,8 @@ GRANTABLE: dict[SecurableType, frozenset[Privilege]] = {
     T.VIEW: frozenset({P.ALL_PRIVILEGES, P.MANAGE, P.SELECT}),
     T.MODEL: frozenset({P.ALL_PRIVILEGES, P.EXECUTE, P.MANAGE}),
     T.FUNCTION: frozenset({P.ALL_PRIVILEGES, P.EXECUTE, P.MANAGE}),
+    # Serving endpoints: QUERY sends requests to it (it scores as its owner); MANAGE updates or deletes it.
+    T.ENDPOINT: frozenset({P.ALL_PRIVILEGES, P.MANAGE, P.QUERY}),
     # Experiments have Databricks' permission levels instead of Unity Catalog privileges.
     T.EXPERIMENT: frozenset({P.CAN_READ, P.CAN_EDIT, P.CAN_MANAGE}),
 }
@@ -258,6 +268,10 @@ ACTIONS: dict[str, Action] = {
         A("create_table", P.CREATE_TABLE, description="create a table or view in a schema"),
         A("create_model", P.CREATE_MODEL, description="create a registered model in a schema"),
         A("execute", P.EXECUTE, description="load or run a model or function"),
+        A("create_endpoint", P.CREATE_ENDPOINT, description="create a serving endpoint in a schema"),
+        # An endpoint is queried with QUERY alone (Databricks' CAN QUERY): the applications that
+        # call it need no usage of its catalog and schema.
+        A("query", P.QUERY, needs_usage=False, description="send requests to a serving endpoint"),
         A(
             "manage",
             P.MANAGE,

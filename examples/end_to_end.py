@@ -1,6 +1,6 @@
 """End to end on an embedded catalog: tables, users and groups, grants, denials, audit, lineage,
-policy files, experiment tracking with autolog, the governed model registry, feature tables
-and batch scoring.
+policy files, experiment tracking with autolog, the governed model registry, feature tables,
+batch scoring, and a serving endpoint queried over HTTP (A/B routes, an inference table).
 
 Run it from the repository root (the README's first command does):
 
@@ -159,6 +159,7 @@ def main() -> None:
 
     train_and_register(home, admin, alice, bob)
     features_and_scoring(home, admin, customers)
+    serving(home, admin)
 
     for cat in (bob, alice, admin):
         cat.close()
@@ -181,7 +182,7 @@ def train_and_register(home: Path, admin: catalog.Catalog, alice: catalog.Catalo
     tracking.set_experiment("/Shared/churn")
     tracking.autolog()
     runs = []
-    for depth in (3, 8):
+    for depth in (8, 3):
         with tracking.start_run(run_name=f"rf-depth-{depth}") as run:
             model = RandomForestClassifier(n_estimators=50, max_depth=depth, random_state=0).fit(X_train, y_train)
             tracking.log_metric("test_accuracy", float(model.score(X_test, y_test)))
@@ -282,6 +283,88 @@ def features_and_scoring(home: Path, admin: catalog.Catalog, customers: pd.DataF
     print_frame(graph.nodes_frame())
     print(f"  online lookup: {fe.lookup_features('main.ml.customer_activity', [1, 2]).to_dict('records')}")
     scientist.close()
+
+
+def serving(home: Path, admin: catalog.Catalog) -> None:
+    """A serving endpoint with two versions behind a 80/20 split, queried over HTTP by an
+    application that holds QUERY on it and nothing else."""
+    import threading
+    import time
+
+    import requests
+    import uvicorn
+
+    from catalog import tracking
+    from catalog.server import create_app
+
+    step("A serving endpoint: versions 1 and 2 behind an 80/20 split, requests captured in a table")
+    client = tracking.Client(admin)
+    experiment = client.get_experiment_by_name("/Shared/churn")
+    other = client.search_runs([experiment.experiment_id], order_by=["metrics.test_accuracy ASC"])[0]
+    second = client.create_model_version(
+        "main.ml.churn_model", f"runs:/{other.info.run_id}/model", run_id=other.info.run_id
+    )
+    admin.serving.create_endpoint(
+        "main.ml.churn_endpoint",
+        {
+            "served_entities": [
+                {"entity_name": "main.ml.churn_model", "entity_version": "1", "name": "champion"},
+                {"entity_name": "main.ml.churn_model", "entity_version": second.version, "name": "challenger"},
+            ],
+            "traffic_config": {
+                "routes": [
+                    {"served_model_name": "champion", "traffic_percentage": 80},
+                    {"served_model_name": "challenger", "traffic_percentage": 20},
+                ]
+            },
+            "auto_capture_config": {"catalog_name": "main", "schema_name": "ml", "table_name_prefix": "churn"},
+        },
+    )
+    admin.sql("CREATE USER `churn-app`")
+    admin.sql("GRANT QUERY ON ENDPOINT main.ml.churn_endpoint TO `churn-app`")
+    token = admin.tokens.create("churn-app", comment="the churn web app").token
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(home), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}/serving-endpoints/main.ml.churn_endpoint/invocations"
+    headers = {"Authorization": f"Bearer {token}"}
+    customers = admin.read_table("main.ml.churn_training")[["tenure_months", "monthly_charges", "avg_session_minutes"]]
+    answered: dict[str, int] = {}
+    with requests.Session() as http:
+        for start in range(0, 200, 2):
+            rows = customers.iloc[start : start + 2].to_dict("records")
+            response = http.post(url, json={"dataframe_records": rows}, headers=headers, timeout=30)
+            response.raise_for_status()
+            entity = response.headers["X-Served-Entity"]
+            answered[entity] = answered.get(entity, 0) + 1
+        print(f"  POST /serving-endpoints/main.ml.churn_endpoint/invocations -> {response.json()}")
+        print(f"  100 requests answered by: {answered}")
+        refused = http.post(url, json={"dataframe_records": [{"tenure_months": 3}]}, headers=headers, timeout=30)
+        print(f"  a request without monthly_charges: {refused.status_code} {refused.json()['message'][:90]}...")
+    server.should_exit = True
+    thread.join(timeout=30)
+
+    step("Every request is in system.serving.endpoint_usage and the inference table main.ml.churn_payload")
+    admin.serving.flush()
+    print_frame(admin.serving.usage("main.ml.churn_endpoint"))
+    print_frame(
+        admin.sql(
+            "SELECT served_entity_name, status_code, requester, left(request, 60) AS request "
+            "FROM main.ml.churn_payload ORDER BY timestamp_ms DESC LIMIT 3"
+        )
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -464,7 +464,7 @@ SHOWS = [
     ("SHOW DATABASES IN main", "databaseName", ["data-eng", "default", "ml", "other"]),
     ("SHOW SCHEMAS IN main LIKE 'm*'", "databaseName", ["ml"]),
     ("SHOW SCHEMAS", "databaseName", ["data-eng", "default", "ml", "other"]),
-    ("SHOW SCHEMAS IN system", "databaseName", ["access", "information_schema", "mlflow"]),
+    ("SHOW SCHEMAS IN system", "databaseName", ["access", "information_schema", "mlflow", "serving"]),
     (
         "SHOW TABLES IN main.ml",
         "tableName",
@@ -1177,7 +1177,12 @@ def test_the_system_catalog_refuses_every_write(shared, statement, code):
     assert "system" in error.message
     bootstrap = "SELECT count(*) AS n FROM system.access.audit WHERE action_name = 'createMetastore'"
     assert shared.sql(bootstrap)["n"].tolist() == [1]
-    assert column(shared, "SHOW SCHEMAS IN system", "databaseName") == ["access", "information_schema", "mlflow"]
+    assert column(shared, "SHOW SCHEMAS IN system", "databaseName") == [
+        "access",
+        "information_schema",
+        "mlflow",
+        "serving",
+    ]
     assert "audit" in tables_in(shared, "system.access")
 
 

@@ -72,7 +72,12 @@ def export(snapshot: Snapshot, *, exported_by: str, source: str) -> str:
     """Render the live state as a policy file a reviewer can read in a pull request."""
     policy = policy_of(snapshot)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    order = {t: i for i, t in enumerate(("metastore", "catalog", "schema", "table", "model", "function", "experiment"))}
+    order = {
+        t: i
+        for i, t in enumerate(
+            ("metastore", "catalog", "schema", "table", "model", "function", "endpoint", "experiment")
+        )
+    }
 
     def rule_key(rule: Rule) -> tuple:
         kind = rule.object_key.split(":", 1)[0]

@@ -1,4 +1,4 @@
-"""The ``catalog`` command: SQL, policy files, audit queries, and (later) the server, from a shell.
+"""The ``catalog`` command: SQL, policy files, audit queries, the server and serving endpoints, from a shell.
 
     catalog --home ./demo-home --user alice sql "SHOW GRANTS ON SCHEMA main.ml"
     catalog sql -f setup.sql
@@ -11,6 +11,8 @@
     catalog --home ./team-home server --port 8080
     catalog --home ./team-home tokens create --user alice
     CATALOG_URI=http://127.0.0.1:8080 CATALOG_TOKEN=... catalog sql "SHOW CATALOGS"
+    catalog serving-endpoints create --name main.ml.churn_endpoint --json @endpoint.json
+    catalog serving-endpoints query main.ml.churn_endpoint --json '{"dataframe_records": [{...}]}'
 
 ``--home``, ``--user``, ``--uri`` and ``--token`` default to ``$CATALOG_HOME``, ``$CATALOG_USER``,
 ``$CATALOG_URI`` and ``$CATALOG_TOKEN``; with a URI every command goes through that server.
@@ -22,6 +24,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from catalog.cli import serving
 from catalog.cli.output import FORMATS, print_frame, print_lines
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -81,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--user", dest="owner", metavar="USER", help="only this user's tokens")
     revoke = token_actions.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("token_id")
+
+    serving.add_parser(commands)
     return parser
 
 
@@ -230,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         "audit": _run_audit,
         "server": _run_server,
         "tokens": _run_tokens,
+        "serving-endpoints": lambda args: serving.run(args, _connect),
     }
     if args.command not in handlers:
         parser.print_help()

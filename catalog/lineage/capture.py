@@ -124,8 +124,9 @@ def named_sources(ctx: Context, names: list[str]) -> list[Securable]:
             continue
         if (
             securable is not None
-            # a catalog or schema holds data but is not a dataset; a model is (scored frames)
-            and (securable.type in RELATION_TYPES or securable.type is SecurableType.MODEL)
+            # a catalog or schema holds data but is not a dataset; a model is (scored frames), and
+            # so is a serving endpoint (its inference table)
+            and (securable.type in RELATION_TYPES or securable.type in (SecurableType.MODEL, SecurableType.ENDPOINT))
             and ctx.authz.can_see(ctx.principal, securable)
         ):
             found.append(securable)

@@ -25,7 +25,7 @@ from catalog.errors import CatalogError, InvalidRequest, NotFound
 from catalog.server import local
 from catalog.server.auth import Authenticator
 from catalog.server.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
-from catalog.server.routes import data, governance, lineage, operations
+from catalog.server.routes import data, governance, lineage, operations, serving
 
 logger = logging.getLogger("catalog.server")
 
@@ -71,7 +71,7 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (data, governance, lineage, operations):
+    for module in (data, governance, lineage, operations, serving):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app

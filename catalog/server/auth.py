@@ -83,16 +83,23 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def request_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: a session as the token's user, closed when the request ends."""
-    state = request.app.state
-    authenticator: Authenticator = state.authenticator
+def authenticated(request: Request) -> TokenInfo:
+    """The token the request carries, checked (401, audited, when there is none or it is not valid)."""
+    authenticator: Authenticator = request.app.state.authenticator
     token = bearer_token(request)
     if token is None:
         raise authenticator.refuse(request, "This request carries no token.")
     info = authenticator.check(token)
     if info is None:
         raise authenticator.refuse(request, "The token is unknown, expired or revoked.")
+    return info
+
+
+def request_session(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: a session as the token's user, closed when the request ends."""
+    state = request.app.state
+    authenticator: Authenticator = state.authenticator
+    info = authenticated(request)
     try:
         session = Session(
             state.engine,

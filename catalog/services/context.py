@@ -53,6 +53,10 @@ _OBJECT_NOT_FOUND = {
         "Registered model '{name}' does not exist. Check SHOW MODELS IN {parent}.",
     ),
     SecurableType.FUNCTION: ("ROUTINE_NOT_FOUND", "Function '{name}' does not exist in {parent}."),
+    SecurableType.ENDPOINT: (
+        "RESOURCE_DOES_NOT_EXIST",
+        "Serving endpoint '{name}' does not exist. Check `catalog serving-endpoints list`.",
+    ),
 }
 
 

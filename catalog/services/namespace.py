@@ -6,7 +6,7 @@ import fnmatch
 import re
 import shutil
 
-from catalog.errors import AlreadyExists, InvalidRequest
+from catalog.errors import AlreadyExists, InvalidName, InvalidRequest
 from catalog.names import FullName, normalize_principal
 from catalog.registry.store import RegistryStore, model_dir
 from catalog.securables import SYSTEM_CATALOG, Securable, SecurableType
@@ -15,6 +15,20 @@ from catalog.services.context import Context
 DEFAULT_SCHEMA = "default"
 CATALOG = frozenset({SecurableType.CATALOG})
 SCHEMA = frozenset({SecurableType.SCHEMA})
+
+
+def object_name(name: str, what: str, example: str) -> FullName:
+    """Parse the name of an object that always has three parts (a registered model, an endpoint):
+    ``what`` names the kind in messages, ``example`` is a full name to show."""
+    if not isinstance(name, str):
+        raise InvalidName(f"A {what} name must be a string like '{example}', not {name!r}.")
+    full = FullName.parse(name)
+    if len(full.parts) != 3:
+        kind = example.rsplit(".", 1)[-1].split("_")[-1]
+        raise InvalidName(
+            f"{what.capitalize()} name '{name}' must have three parts, catalog.schema.{kind} (e.g. 'main.ml.{full.name}')."
+        )
+    return full
 
 
 def refuse_system(securable_or_name: Securable | FullName, what: str) -> None:
@@ -117,6 +131,10 @@ def drop_storage(ctx: Context, securable: Securable) -> None:
         if ctx.home is not None:
             folder = model_dir(ctx.home, securable.id)
             ctx.after_commit.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    if securable.type is SecurableType.ENDPOINT:
+        from catalog.services.serving import drop_endpoint_rows  # serving builds on this module
+
+        drop_endpoint_rows(ctx, securable)
 
 
 def set_owner(ctx: Context, securable: Securable, owner: str) -> Securable:

@@ -45,14 +45,7 @@ _ALIAS = re.compile(r"[a-z_][a-z0-9_-]{0,254}\Z")
 # -- names -----------------------------------------------------------------------------------------
 def model_name(name: str) -> FullName:
     """Parse a registered model name, which always has three parts."""
-    if not isinstance(name, str):
-        raise InvalidName(f"A registered model name must be a string like 'main.ml.churn_model', not {name!r}.")
-    full = FullName.parse(name)
-    if len(full.parts) != 3:
-        raise InvalidName(
-            f"Registered model name '{name}' must have three parts, catalog.schema.model (e.g. 'main.ml.{full.name}')."
-        )
-    return full
+    return namespace.object_name(name, "registered model", "main.ml.churn_model")
 
 
 def find_model(ctx: Context, name: str) -> Securable:

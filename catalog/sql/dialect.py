@@ -47,6 +47,7 @@ SECURABLE_KINDS = {
     "VIEW": "VIEW",
     "MODEL": "MODEL",
     "FUNCTION": "FUNCTION",
+    "ENDPOINT": "ENDPOINT",
 }
 SHOW_KINDS = {
     "COLUMNS": "COLUMNS",

@@ -84,6 +84,7 @@ _EXPECTED = {
     "VIEW": frozenset({SecurableType.VIEW}),
     "MODEL": frozenset({SecurableType.MODEL}),
     "FUNCTION": frozenset({SecurableType.FUNCTION}),
+    "ENDPOINT": frozenset({SecurableType.ENDPOINT}),
     "CATALOG": frozenset({SecurableType.CATALOG}),
     "SCHEMA": frozenset({SecurableType.SCHEMA}),
 }

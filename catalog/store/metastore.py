@@ -210,9 +210,9 @@ class Metastore:
             raise ValueError(f"cannot update {sorted(unknown)}")
         if "properties" in changes and changes["properties"] is not None:
             changes["properties"] = json.dumps(changes["properties"])
-        assignments = ", ".join(f"{column} = ?" for column in changes)
+        assignments = "".join(f"{column} = ?, " for column in changes)  # none: only the stamp changes
         self.cursor.execute(
-            f"UPDATE meta.securables SET {assignments}, updated_at = ?, updated_by = ? WHERE id = ?",
+            f"UPDATE meta.securables SET {assignments}updated_at = ?, updated_by = ? WHERE id = ?",
             [*changes.values(), now(), actor, securable_id],
         )
 

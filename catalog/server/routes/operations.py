@@ -12,9 +12,9 @@ from catalog import operations
 from catalog.errors import InvalidRequest, NotFound
 from catalog.server.routes.common import Caller, json_body, json_response
 
-router = APIRouter(prefix="/api/v1", tags=["tracking, registry, features, tokens"])
+router = APIRouter(prefix="/api/v1", tags=["tracking, registry, features, tokens, serving"])
 
-AREAS = ("tracking", "registry", "features", "tokens")
+AREAS = ("tracking", "registry", "features", "tokens", "serving")
 
 
 @router.post(

@@ -13,6 +13,7 @@
     CATALOG_URI=http://127.0.0.1:8080 CATALOG_TOKEN=... catalog sql "SHOW CATALOGS"
     catalog serving-endpoints create --name main.ml.churn_endpoint --json @endpoint.json
     catalog serving-endpoints query main.ml.churn_endpoint --json '{"dataframe_records": [{...}]}'
+    catalog --uri http://127.0.0.1:8080 --token ... serving-gateway --workers 2 --port 8081
 
 ``--home``, ``--user``, ``--uri`` and ``--token`` default to ``$CATALOG_HOME``, ``$CATALOG_USER``,
 ``$CATALOG_URI`` and ``$CATALOG_TOKEN``; with a URI every command goes through that server.
@@ -236,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "server": _run_server,
         "tokens": _run_tokens,
         "serving-endpoints": lambda args: serving.run(args, _connect),
+        "serving-gateway": serving.run_gateway,
     }
     if args.command not in handlers:
         parser.print_help()

@@ -34,6 +34,42 @@ def add_parser(commands: Any) -> None:
     query.add_argument("name")
     _json_option(query, "the request: dataframe_split, dataframe_records, instances or inputs")
 
+    gateway = commands.add_parser(
+        "serving-gateway", help="answer endpoint invocations in N worker processes, through a catalog server (--uri)"
+    )
+    gateway.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    gateway.add_argument("--port", type=int, default=8081, help="port (default: 8081)")
+    gateway.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
+    gateway.add_argument(
+        "--auth-ttl", type=float, default=5.0, help="seconds a caller's QUERY is remembered (default: 5)"
+    )
+    gateway.add_argument("--plan-ttl", type=float, default=2.0, help="seconds between config checks (default: 2)")
+    gateway.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+
+def run_gateway(args: argparse.Namespace) -> int:
+    from catalog.serving.gateway import serve_gateway
+
+    if not args.uri or not args.token:
+        raise InvalidRequest(
+            "The gateway talks to a catalog server: give --uri http://host:port and --token (the endpoints' "
+            "owner's, or a principal with MANAGE on them), or set $CATALOG_URI and $CATALOG_TOKEN.",
+            error_code="INVALID_PARAMETER_VALUE",
+        )
+    if args.workers < 1:
+        raise InvalidRequest("--workers must be 1 or more.", error_code="INVALID_PARAMETER_VALUE")
+    serve_gateway(
+        args.uri,
+        args.token,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        auth_ttl_s=args.auth_ttl,
+        plan_ttl_s=args.plan_ttl,
+        log_level=args.log_level,
+    )
+    return 0
+
 
 def _json_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--json", required=True, metavar="JSON", help=f"{what}; @FILE reads a file, - reads stdin")

@@ -73,11 +73,13 @@ def create_app(
 
     for module in (data, governance, lineage, operations, serving):
         app.include_router(module.router)
-    _install_error_handlers(app)
+    install_error_handlers(app)
     return app
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI) -> None:
+    """Every CatalogError as its JSON body and 4xx status; anything else a logged 500 without details."""
+
     @app.exception_handler(CatalogError)
     async def catalog_error(request: Request, error: CatalogError) -> JSONResponse:
         return JSONResponse(error.to_dict(), status_code=error.http_status)

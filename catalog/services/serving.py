@@ -17,17 +17,18 @@ configuration until the new one's models are loaded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from catalog.errors import AlreadyExists, InvalidRequest, NotFound
+from catalog.models.transfer import ModelFiles, read_model
 from catalog.names import FullName
 from catalog.registry.store import RegistryStore, version_dir
 from catalog.securables import RELATION_TYPES, Securable, SecurableType
 from catalog.services import namespace, registry
 from catalog.services.context import Context
 from catalog.serving.config import AutoCaptureConfig, EndpointConfig, parse_config
-from catalog.serving.store import ENTITY_TYPE, EndpointRow, ResolvedEntity, ServingStore
+from catalog.serving.store import ENTITY_TYPE, EndpointRow, RequestRow, ResolvedEntity, ServingStore
 from catalog.store.metastore import now
 
 ENDPOINT = frozenset({SecurableType.ENDPOINT})
@@ -135,6 +136,59 @@ def list_endpoints(ctx: Context) -> list[tuple[Securable, EndpointRow]]:
     )
     rows = ServingStore(ctx.cursor).endpoints([e.id for e in endpoints])
     return [(e, rows[e.id]) for e in endpoints if e.id in rows]
+
+
+def serving_plan(ctx: Context, name: str) -> tuple[Securable, EndpointRow, dict[str, dict[str, str]]]:
+    """What a serving gateway needs to serve an endpoint (MANAGE): its config and, per served
+    entity, the registered model version's id, digest and history row id."""
+    endpoint = find_endpoint(ctx, name)
+    ctx.require("manage", endpoint)
+    store = ServingStore(ctx.cursor)
+    row = _row(store, endpoint)
+    resolved = store.served_digests(endpoint.id, row.config_version)
+    ids = store.served_entity_ids(endpoint.id, row.config_version)
+    entities = {
+        entity: {"model_id": found.model_id, "digest": found.digest, "served_entity_id": ids.get(entity, "")}
+        for entity, found in resolved.items()
+    }
+    return endpoint, row, entities
+
+
+def served_model_files(ctx: Context, name: str, served_entity: str) -> ModelFiles:
+    endpoint = find_endpoint(ctx, name)
+    ctx.require("manage", endpoint)
+    row = _row(ServingStore(ctx.cursor), endpoint)
+    try:
+        entity = row.config.entity(served_entity)
+    except StopIteration:
+        raise NotFound(
+            f"Serving endpoint '{endpoint.full_name}' has no served entity '{served_entity}'.",
+            error_code="RESOURCE_DOES_NOT_EXIST",
+        ) from None
+    model = registry.find_model(ctx, entity.entity_name)
+    ctx.require("execute", model, as_principal=endpoint.owner)  # the endpoint scores as its owner
+    version = registry.parse_version(entity.entity_version)
+    found = RegistryStore(ctx.cursor).version(model.id, version)
+    if found is None or ctx.home is None:
+        raise NotFound(
+            f"Model '{model.full_name}' has no version {version} any more.", error_code="RESOURCE_DOES_NOT_EXIST"
+        )
+    uri = f"models:/{model.full_name}/{version}"
+    return read_model(version_dir(ctx.home, model.id, version), uri, digest=found.digest, version=version)
+
+
+def record_requests(ctx: Context, name: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store request rows a gateway answered for endpoint ``name`` (MANAGE on it)."""
+    endpoint = find_endpoint(ctx, name)
+    ctx.require("manage", endpoint)
+    try:
+        parsed = [
+            RequestRow(**{**row, "endpoint_id": endpoint.id, "endpoint_name": str(endpoint.full_name)}) for row in rows
+        ]
+    except TypeError as exc:
+        raise InvalidRequest(f"Malformed request rows: {exc}.", error_code="INVALID_PARAMETER_VALUE") from None
+    ServingStore(ctx.cursor).insert_requests(parsed)
+    return len(parsed)
 
 
 def _row(store: ServingStore, endpoint: Securable) -> EndpointRow:

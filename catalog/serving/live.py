@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,13 +22,14 @@ from catalog.models.checksums import read_verified
 from catalog.models.descriptor import ModelMetadata
 from catalog.models.enforcement import enforce_schema
 from catalog.models.format import verify_model
-from catalog.registry.store import version_dir
-from catalog.securables import Securable
 from catalog.serving.config import EndpointConfig, ServedEntity
 from catalog.serving.inputs import check_columns
 from catalog.serving.routing import TrafficRouter
 from catalog.serving.served import ServedModel
 from catalog.serving.store import EndpointRow, ResolvedEntity
+
+if TYPE_CHECKING:
+    from catalog.serving.backends import EndpointRef, Plan
 
 FEATURE_SPEC = "extra_files/feature_spec.json"
 
@@ -114,7 +114,7 @@ class LiveEntity:
 class LiveEndpoint:
     """One configuration version of an endpoint, as the runtime serves it."""
 
-    securable: Securable
+    ref: EndpointRef
     row: EndpointRow
     entities: dict[str, LiveEntity]
     router: TrafficRouter
@@ -123,7 +123,7 @@ class LiveEndpoint:
 
     @property
     def name(self) -> str:
-        return str(self.securable.full_name)
+        return self.ref.name
 
     @property
     def config(self) -> EndpointConfig:
@@ -135,28 +135,28 @@ class LiveEndpoint:
 
 
 def build_entities(
-    home: Path,
-    row: EndpointRow,
-    resolved: dict[str, ResolvedEntity],
-    ids: dict[str, str],
+    plan: Plan,
     loader: Callable[[ServedEntity], Callable[[], Any]],
     keep: dict[str, LiveEntity],
 ) -> dict[str, LiveEntity]:
-    """The live entities of ``row``'s config; entities of ``keep`` that serve the same model with
+    """The live entities of ``plan``'s config; entities of ``keep`` that serve the same model with
     the same settings are carried over with their loaded model."""
     entities = {}
-    for entity in row.config.served_entities:
+    for entity in plan.row.config.served_entities:
         name = str(entity.name)
-        found = resolved[name]
-        folder = version_dir(home, found.model_id, int(entity.entity_version))
-        metadata = verify_model(folder, expected_digest=found.digest)
+        planned = plan.entities[name]
+        metadata = verify_model(planned.folder, expected_digest=planned.resolved.digest)
         spec = (
-            json.loads(read_verified(folder, FEATURE_SPEC, metadata.files)) if FEATURE_SPEC in metadata.files else None
+            json.loads(read_verified(planned.folder, FEATURE_SPEC, metadata.files))
+            if FEATURE_SPEC in metadata.files
+            else None
         )
         previous = keep.get(name)
         served = (
             previous.served
-            if previous is not None and previous.resolved.digest == found.digest and previous.config == entity
+            if previous is not None
+            and previous.resolved.digest == planned.resolved.digest
+            and previous.config == entity
             else ServedModel(
                 name,
                 loader(entity),
@@ -166,5 +166,5 @@ def build_entities(
                 max_wait_ms=entity.max_batch_wait_ms,
             )
         )
-        entities[name] = LiveEntity(entity, found, ids.get(name, ""), metadata, spec, served)
+        entities[name] = LiveEntity(entity, planned.resolved, planned.served_entity_id, metadata, spec, served)
     return entities

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog.models.transfer import ModelFiles
 from catalog.operations import operation
 from catalog.securables import Privilege, Securable
 from catalog.services import serving as service
@@ -69,3 +70,47 @@ def flush_serving_records(ctx: Context) -> bool:
     inference tables (they are written in the background); True when all are."""
     runtime = running_runtime(ctx.home)
     return runtime.flush() if runtime is not None else True
+
+
+# -- for serving gateways ----------------------------------------------------------------------
+# A gateway worker (catalog.serving.gateway) never opens the metastore: it asks these. The
+# caller's own token authorizes each caller; the gateway's token (the endpoint's owner, or a
+# principal with MANAGE on it) reads the plan and the model files and records requests.
+@operation(AREA, "authorizeServingQuery", writes=False, audit=("name",))
+def authorize_serving_query(ctx: Context, name: str) -> dict[str, str]:
+    """Whether the caller may query endpoint ``name`` (QUERY): its id and name, or a 403/404."""
+    endpoint = service.find_endpoint(ctx, name)
+    ctx.require("query", endpoint)
+    return {"endpoint_id": endpoint.id, "name": str(endpoint.full_name), "principal": ctx.principal}
+
+
+@operation(AREA, "getServingPlan", writes=False, audit=("name",))
+def get_serving_plan(ctx: Context, name: str) -> dict[str, Any]:
+    """An endpoint's current configuration with the model version each entity serves (MANAGE)."""
+    endpoint, row, entities = service.serving_plan(ctx, name)
+    return {
+        "endpoint_id": endpoint.id,
+        "name": str(endpoint.full_name),
+        "config_version": row.config_version,
+        "config": row.config.to_json(),
+        "ready": row.ready,
+        "config_update": row.config_update,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_by": row.updated_by,
+        "updated_at": row.updated_at,
+        "entities": entities,
+    }
+
+
+@operation(AREA, "getServedModelFiles", writes=False, audit=("name", "served_entity"))
+def get_served_model_files(ctx: Context, name: str, served_entity: str) -> ModelFiles:
+    """The files of the version a served entity serves (MANAGE on the endpoint; the owner's
+    EXECUTE on the model, since the endpoint scores as its owner)."""
+    return service.served_model_files(ctx, name, served_entity)
+
+
+@operation(AREA, "recordServingRequests", writes=True, audit=lambda a: {"name": a["name"], "rows": len(a["requests"])})
+def record_serving_requests(ctx: Context, name: str, requests: list[dict[str, Any]]) -> int:
+    """Add request rows answered by a gateway to system.serving.endpoint_usage (MANAGE)."""
+    return service.record_requests(ctx, name, requests)

@@ -21,7 +21,7 @@ import pandas as pd
 from catalog import operations
 from catalog.authz.authorizer import AccessDenied
 from catalog.lineage.capture import SOURCE_ATTR
-from catalog.store.database import registered, transaction
+from catalog.store.database import transaction
 
 if TYPE_CHECKING:
     from catalog.engine import Engine
@@ -84,26 +84,12 @@ def audit_denial(engine: Engine, caller: Caller, action: str, params: dict[str, 
 
 def write_usage(engine: Engine, rows: Sequence[RequestRow]) -> None:
     """Add request rows to meta.serving_requests (system.serving.endpoint_usage) in one transaction."""
-    frame = pd.DataFrame(
-        {
-            "databricks_request_id": [r.request_id for r in rows],
-            "client_request_id": pd.Series([r.client_request_id for r in rows], dtype="object"),
-            "endpoint_id": [r.endpoint_id for r in rows],
-            "endpoint_name": [r.endpoint_name for r in rows],
-            "served_entity_id": pd.Series([r.served_entity_id for r in rows], dtype="object"),
-            "served_entity_name": pd.Series([r.served_entity_name for r in rows], dtype="object"),
-            "requester": [r.requester for r in rows],
-            "status_code": [r.status_code for r in rows],
-            "error_code": pd.Series([r.error_code for r in rows], dtype="object"),
-            "request_time": pd.to_datetime([r.request_time for r in rows], utc=True),
-            "execution_duration_ms": [r.duration_ms for r in rows],
-            "input_rows": [r.input_rows for r in rows],
-        }
-    )
+    from catalog.serving.store import ServingStore
+
     cursor = engine.db.cursor()
-    with engine.write_lock, closing(cursor), transaction(cursor), registered(cursor, {"__requests": frame}):
-        # A log, not data any cache depends on: the engine's write counter stays as it is.
-        cursor.execute("INSERT INTO meta.serving_requests BY NAME SELECT * FROM __requests")
+    # A log, not data any cache depends on: the engine's write counter stays as it is.
+    with engine.write_lock, closing(cursor), transaction(cursor):
+        ServingStore(cursor).insert_requests(rows)
 
 
 def write_payloads(engine: Engine, rows: Sequence[PayloadRow]) -> None:

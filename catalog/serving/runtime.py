@@ -1,17 +1,17 @@
-"""The serving runtime of one engine: answers invocations of every endpoint in a catalog home.
+"""The serving runtime: answers invocations of the endpoints a backend describes.
 
-It lives beside the engine (one per home and process) and runs on an event loop of its own,
-in a thread, so that the server's request handlers and embedded ``cat.serving.query`` calls use
-it alike. Per request: the caller's QUERY on the endpoint is decided from the engine's current
-snapshot (no transaction; a denial is audited at once), a served entity is picked by the
-traffic routes, the input is checked against its model's signature and completed with looked-up
-features, and scored through the entity's batcher. What happened is recorded without delaying
-the answer: one row per request in ``system.serving.endpoint_usage``, the request and response
-in the endpoint's inference table when auto capture is on, and Prometheus metrics.
+One runtime runs beside each engine (one per home and process: the catalog server, embedded
+``cat.serving.query`` calls) and one in each serving gateway worker; it runs on an event loop of
+its own, in a thread, so that any caller can use it. Per request: the backend says whether the
+caller holds QUERY on the endpoint (a denial is audited at once), a served entity is picked by
+the traffic routes, the input is checked against its model's signature and completed with
+looked-up features, and scored through the entity's batcher. What happened is recorded without
+delaying the answer: one row per request in ``system.serving.endpoint_usage``, the request and
+response in the endpoint's inference table when auto capture is on, and Prometheus metrics.
 
-Configuration changes reach the runtime through the snapshot: when an endpoint's config version
-changes, the new configuration's models load in the background while the old one keeps
-answering, and requests switch over once all of them are loaded.
+Configuration changes reach the runtime through the backend's version: when an endpoint's
+config version changes, the new configuration's models load in the background while the old
+one keeps answering, and requests switch over once all of them are loaded.
 """
 
 from __future__ import annotations
@@ -25,33 +25,30 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from contextlib import closing, suppress
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from catalog.authz.authorizer import AccessDenied
 from catalog.errors import CatalogError, InvalidRequest, NotFound, ServerUnavailable
-from catalog.names import FullName
-from catalog.securables import Securable, SecurableType
 from catalog.serving import recording
+from catalog.serving.backends import EndpointRef, EngineBackend, Plan, ServingBackend
 from catalog.serving.capture import BackgroundWriter
 from catalog.serving.config import ServedEntity
 from catalog.serving.inputs import parse_request
 from catalog.serving.live import LiveEndpoint, LiveEntity, build_entities
 from catalog.serving.metrics import ServingMetrics
 from catalog.serving.routing import TrafficRouter
-from catalog.serving.store import RequestRow, ServingStore
+from catalog.serving.store import RequestRow
 
 if TYPE_CHECKING:
     from catalog.engine import Engine
 
 logger = logging.getLogger(__name__)
 
-ACTION = "queryServingEndpoint"
 MAX_ROWS = 10_000
 SERVED_ENTITY_HEADER = "X-Served-Entity"  # which served entity answered (A/B routes)
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -71,17 +68,21 @@ class Invocation:
 
 @dataclass(frozen=True)
 class Caller:
+    """Who sends a request. ``principal`` is known in-process; a gateway knows only the caller's
+    ``token``, which its backend sends to the catalog server to learn who it is and what it may do."""
+
     principal: str
     source_ip_address: str | None = None
     user_agent: str | None = None
     client_request_id: str | None = None
+    token: str | None = field(default=None, repr=False)
 
 
 class ServingRuntime:
-    """Answers invocations for the endpoints of ``engine``'s home. Thread-safe; see the module."""
+    """Answers invocations for the endpoints ``backend`` describes. Thread-safe; see the module."""
 
-    def __init__(self, engine: Engine, *, max_rows: int = MAX_ROWS, reap_interval_s: float = 0.5) -> None:
-        self.engine = engine
+    def __init__(self, backend: ServingBackend, *, max_rows: int = MAX_ROWS, reap_interval_s: float = 0.5) -> None:
+        self.backend = backend
         self.max_rows = max_rows
         self.metrics = ServingMetrics()
         self._live: dict[str, LiveEndpoint] = {}  # endpoint id -> the configuration answering now
@@ -91,8 +92,8 @@ class ServingRuntime:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="catalog-serving", daemon=True)
         self._thread.start()
-        self._usage = BackgroundWriter(self._write_usage, name="serving-usage")
-        self._capture = BackgroundWriter(self._write_payloads, name="serving-capture")
+        self._usage = BackgroundWriter(backend.write_usage, name="serving-usage")
+        self._capture = BackgroundWriter(backend.write_payloads, name="serving-capture")
         self._closed = False
         self._reaper = asyncio.run_coroutine_threadsafe(self._reap(reap_interval_s), self._loop)
 
@@ -114,7 +115,11 @@ class ServingRuntime:
     async def _invoke(self, caller: Caller, name: str, body: Any, raw: str | None) -> Invocation:
         started, at = time.perf_counter(), datetime.now(UTC)
         request_id = uuid.uuid4().hex
-        endpoint = self._authorize(caller, name)
+        if self.backend.blocking:  # it asks a server: not on the loop
+            endpoint, principal = await asyncio.to_thread(self.backend.authorize, caller, name)
+        else:
+            endpoint, principal = self.backend.authorize(caller, name)
+        caller = replace(caller, principal=principal)
         live = await self._endpoint(endpoint)
         entity: LiveEntity | None = None
         rows, status, error, predictions = 0, 200, None, None
@@ -151,30 +156,13 @@ class ServingRuntime:
             self.metrics.observe_request(live.name, entity_name or "", status, seconds)
             self._record(live, entity, caller, request_id, at, seconds, status, error, rows, body, raw, predictions)
 
-    def _authorize(self, caller: Caller, name: str) -> Securable:
-        snapshot, authz = self.engine.state()
-        endpoint = snapshot.find(FullName.parse(name))
-        if endpoint is None or endpoint.type is not SecurableType.ENDPOINT:
-            raise NotFound(
-                f"Serving endpoint '{name}' does not exist. Check `catalog serving-endpoints list`.",
-                error_code="RESOURCE_DOES_NOT_EXIST",
-            )
-        try:
-            authz.require(caller.principal, "query", endpoint)
-        except AccessDenied as denied:
-            recording.audit_denial(self.engine, caller, ACTION, {"name": name}, denied)
-            raise
-        return endpoint
-
     def _lookup(self, live: LiveEndpoint) -> Callable[[str, list[Any]], pd.DataFrame]:
-        return lambda table, keys: recording.as_owner(
-            self.engine, live.securable.id, "lookupFeatures", {"name": table, "keys": keys}
-        )
+        return lambda table, keys: self.backend.lookup(live.ref, table, keys)
 
     # -- configurations ----------------------------------------------------------------------
-    async def _endpoint(self, endpoint: Securable) -> LiveEndpoint:
+    async def _endpoint(self, endpoint: EndpointRef) -> LiveEndpoint:
         """The configuration answering for ``endpoint`` now (building it on first use)."""
-        version = self.engine.state()[0].version
+        version = self.backend.version()
         live = self._live.get(endpoint.id)
         if live is not None and live.built_for == version:
             return live
@@ -183,19 +171,17 @@ class ServingRuntime:
             live = self._live.get(endpoint.id)
             if live is not None and live.built_for == version:
                 return live
-            row = await asyncio.to_thread(self._read_row, endpoint.id)
-            if row is None:  # deleted since the snapshot was taken
-                raise NotFound(
-                    f"Serving endpoint '{endpoint.full_name}' was deleted.", error_code="RESOURCE_DOES_NOT_EXIST"
-                )
-            if live is not None and live.config_version == row.config_version:
-                live.securable, live.built_for = endpoint, version
+            plan = await asyncio.to_thread(self.backend.plan, endpoint)
+            if plan is None:  # deleted since it was authorized
+                raise NotFound(f"Serving endpoint '{endpoint.name}' was deleted.", error_code="RESOURCE_DOES_NOT_EXIST")
+            if live is not None and live.config_version == plan.row.config_version:
+                live.ref, live.built_for = endpoint, version
                 return live
             pending = self._pending.get(endpoint.id)
-            if live is not None and pending is not None and pending.config_version == row.config_version:
+            if live is not None and pending is not None and pending.config_version == plan.row.config_version:
                 live.built_for = version  # already being readied
                 return live
-            fresh = await asyncio.to_thread(self._build, endpoint, row, live)
+            fresh = await asyncio.to_thread(self._build, endpoint, plan, live)
             fresh.built_for = version
             if live is None:
                 self._live[endpoint.id] = fresh
@@ -207,28 +193,12 @@ class ServingRuntime:
             asyncio.get_running_loop().create_task(self._ready(endpoint.id, fresh))
             return live
 
-    def _read_row(self, endpoint_id: str):
-        with closing(self.engine.db.cursor()) as cursor:
-            return ServingStore(cursor).endpoint(endpoint_id)
+    def _build(self, endpoint: EndpointRef, plan: Plan, previous: LiveEndpoint | None) -> LiveEndpoint:
+        def loader(entity: ServedEntity) -> Callable[[], Any]:
+            return lambda: self.backend.load(endpoint, entity, plan.entities[str(entity.name)])
 
-    def _build(self, endpoint: Securable, row: Any, previous: LiveEndpoint | None) -> LiveEndpoint:
-        with closing(self.engine.db.cursor()) as cursor:
-            store = ServingStore(cursor)
-            resolved = store.served_digests(endpoint.id, row.config_version)
-            ids = store.served_entity_ids(endpoint.id, row.config_version)
-        entities = build_entities(
-            self.engine.home,
-            row,
-            resolved,
-            ids,
-            lambda entity: self._loader(endpoint, entity),
-            previous.entities if previous is not None else {},
-        )
-        return LiveEndpoint(endpoint, row, entities, TrafficRouter(row.config.percentages()))
-
-    def _loader(self, endpoint: Securable, entity: ServedEntity) -> Callable[[], Any]:
-        uri = f"models:/{entity.entity_name}/{entity.entity_version}"
-        return lambda: recording.load_as_owner(self.engine, endpoint.id, uri)
+        entities = build_entities(plan, loader, previous.entities if previous is not None else {})
+        return LiveEndpoint(endpoint, plan.row, entities, TrafficRouter(plan.row.config.percentages()))
 
     async def _ready(self, endpoint_id: str, fresh: LiveEndpoint) -> None:
         try:
@@ -248,8 +218,7 @@ class ServingRuntime:
         while True:
             await asyncio.sleep(interval)
             try:
-                snapshot = self.engine.state()[0]
-                for endpoint_id in [i for i in self._live if snapshot.by_id.get(i) is None]:
+                for endpoint_id in [i for i in self._live if not self.backend.exists(i)]:
                     gone = self._live.pop(endpoint_id)
                     self._pending.pop(endpoint_id, None)
                     self.metrics.forget_endpoint(gone.name)
@@ -259,7 +228,7 @@ class ServingRuntime:
                             self.metrics.set_loaded(live.name, entity.name, False)
                         elif entity.served.state == "READY":
                             self.metrics.set_loaded(live.name, entity.name, True)
-            except Exception:  # the reaper must outlive a bad moment (a closing engine)
+            except Exception:  # the reaper must outlive a bad moment (a closing engine, a network blip)
                 logger.debug("serving reaper pass failed", exc_info=True)
 
     # -- state -------------------------------------------------------------------------------
@@ -298,7 +267,7 @@ class ServingRuntime:
             RequestRow(
                 request_id=request_id,
                 client_request_id=caller.client_request_id,
-                endpoint_id=live.securable.id,
+                endpoint_id=live.ref.id,
                 endpoint_name=live.name,
                 served_entity_id=entity.served_entity_id if entity else None,
                 served_entity_name=entity.name if entity else None,
@@ -322,7 +291,7 @@ class ServingRuntime:
         )
         self._capture.put(
             recording.PayloadRow(
-                endpoint_id=live.securable.id,
+                endpoint_id=live.ref.id,
                 table=capture.payload_table,
                 endpoint_name=live.name,
                 values={
@@ -341,12 +310,6 @@ class ServingRuntime:
                 },
             )
         )
-
-    def _write_usage(self, rows: list[RequestRow]) -> None:
-        recording.write_usage(self.engine, rows)
-
-    def _write_payloads(self, rows: list[recording.PayloadRow]) -> None:
-        recording.write_payloads(self.engine, rows)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every request answered so far is recorded (usage rows and inference tables)."""
@@ -391,8 +354,8 @@ def runtime_for(engine: Engine) -> ServingRuntime:
     with the engine)."""
     with _RUNTIMES_LOCK:
         runtime = _RUNTIMES.get(engine.home)
-        if runtime is None or runtime.engine is not engine:
-            runtime = ServingRuntime(engine)
+        if runtime is None or runtime.backend.engine is not engine:  # type: ignore[attr-defined]
+            runtime = ServingRuntime(EngineBackend(engine))
             _RUNTIMES[engine.home] = runtime
             engine.on_close(lambda: _discard(engine.home, runtime))
             if len(_RUNTIMES) == 1:

@@ -176,28 +176,34 @@ class ServingStore:
 
     # -- requests ----------------------------------------------------------------------------
     def insert_requests(self, rows: Sequence[RequestRow]) -> None:
+        """Add request rows in one statement (a frame: thousands of rows cost one insert)."""
         if not rows:
             return
-        self.cursor.executemany(
-            "INSERT INTO meta.serving_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                [
-                    r.request_id,
-                    r.client_request_id,
-                    r.endpoint_id,
-                    r.endpoint_name,
-                    r.served_entity_id,
-                    r.served_entity_name,
-                    r.requester,
-                    r.status_code,
-                    r.error_code,
-                    r.request_time,
-                    r.duration_ms,
-                    r.input_rows,
-                ]
-                for r in rows
-            ],
+        import pandas as pd
+
+        from catalog.store.database import registered
+
+        def column(values: list[Any]) -> pd.Series:
+            return pd.Series(values, dtype="object")
+
+        frame = pd.DataFrame(
+            {
+                "databricks_request_id": [r.request_id for r in rows],
+                "client_request_id": column([r.client_request_id for r in rows]),
+                "endpoint_id": [r.endpoint_id for r in rows],
+                "endpoint_name": [r.endpoint_name for r in rows],
+                "served_entity_id": column([r.served_entity_id for r in rows]),
+                "served_entity_name": column([r.served_entity_name for r in rows]),
+                "requester": [r.requester for r in rows],
+                "status_code": [int(r.status_code) for r in rows],
+                "error_code": column([r.error_code for r in rows]),
+                "request_time": pd.to_datetime([r.request_time for r in rows], utc=True),
+                "execution_duration_ms": [float(r.duration_ms) for r in rows],
+                "input_rows": [int(r.input_rows) for r in rows],
+            }
         )
+        with registered(self.cursor, {"__requests": frame}):
+            self.cursor.execute("INSERT INTO meta.serving_requests BY NAME SELECT * FROM __requests")
 
 
 def _endpoint(row: Sequence[Any]) -> EndpointRow:

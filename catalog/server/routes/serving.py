@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -19,10 +18,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from catalog import operations
 from catalog.authz.authorizer import AccessDenied
 from catalog.errors import InvalidRequest
-from catalog.server.auth import authenticated, client_address
+from catalog.server.auth import authenticated
 from catalog.server.routes.common import Caller, json_body, json_response
-from catalog.serving.runtime import Caller as ServingCaller
-from catalog.serving.runtime import response_headers, runtime_for
+from catalog.serving import http
+from catalog.serving.runtime import runtime_for
 
 router = APIRouter(tags=["serving endpoints"])
 
@@ -75,27 +74,8 @@ def delete_endpoint(name: str, cat: Caller) -> Response:
 )
 async def invocations(name: str, request: Request) -> Response:
     info = authenticated(request)
-    raw = await request.body()
-    try:
-        text = raw.decode("utf-8")
-        body = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest(
-            f'The request body is not valid JSON ({exc}). Send e.g. {{"dataframe_records": [{{...}}]}}.',
-            error_code="MALFORMED_REQUEST",
-        ) from None
-    caller = ServingCaller(
-        info.principal,
-        client_address(request),
-        request.headers.get("user-agent"),
-        request.headers.get("x-client-request-id"),
-    )
-    invocation = await runtime_for(request.app.state.engine).ainvoke(caller, name, body, text)
-    return Response(
-        json.dumps(invocation.to_json()),
-        media_type="application/json",
-        headers=dict(response_headers(invocation)),
-    )
+    runtime = runtime_for(request.app.state.engine)
+    return await http.invoke(runtime, request, name, http.caller_of(request, info.principal))
 
 
 @router.get("/metrics", summary="Serving metrics in Prometheus' text format (metastore admins)")

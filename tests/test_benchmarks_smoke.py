@@ -11,6 +11,7 @@ import bench_authz
 import bench_feature_pit
 import bench_lineage
 import bench_server
+import bench_serving
 import bench_sql_frontend
 import bench_tracking
 
@@ -88,3 +89,14 @@ def test_the_server_returns_what_the_embedded_client_and_duckdb_return(capsys):
     assert results.phases.payload_bytes > 0
     bench_server.report(size, results)
     assert "Catalog server" in capsys.readouterr().out
+
+
+def test_the_endpoint_and_mlflow_serve_give_the_models_predictions(capsys):
+    results = bench_serving.run(bench_serving.QUICK, progress=False)
+    assert results.agrees
+    sides = {(c.workload, c.side, c.threads) for c in results.cases}
+    for workload, _, threads in bench_serving.WORKLOADS:
+        assert (workload, bench_serving.OURS, threads) in sides
+    assert all(c.requests == len(c.latencies) > 0 and c.rate > 0 for c in results.cases)
+    bench_serving.report(bench_serving.QUICK, results)
+    assert "Model serving" in capsys.readouterr().out

@@ -66,10 +66,26 @@ def _enforce_columns(data: Any, schema: Schema, model: str):
             model,
             f"input is missing required column(s) {listed}; add them (the signature lists {schema.input_names()})",
         )
+    if list(data.columns) == [spec.name for spec in specs] and all(
+        _already(dtype, spec) for dtype, spec in zip(data.dtypes, specs, strict=True)
+    ):
+        return data.copy(deep=False)  # the common case when serving: nothing to check or cast
     return pd.DataFrame(
         {spec.name: _cast(data[spec.name], spec, spec.name, model) for spec in specs if spec.name in data.columns},
         index=data.index,
     )
+
+
+_NUMERIC = (DataType.integer, DataType.long, DataType.float, DataType.double)
+
+
+def _already(dtype: Any, spec: ColSpec) -> bool:
+    """Whether a column of ``dtype`` already is what ``spec`` asks for: a numpy integer or float
+    column of exactly the declared type (integer columns cannot hold missing values; float
+    columns may, as the signature allows)."""
+    import numpy as np
+
+    return spec.type in _NUMERIC and isinstance(dtype, np.dtype) and dtype == np.dtype(spec.type.numpy_dtype)
 
 
 def _cast(values: Any, spec: ColSpec, name: str, model: str):

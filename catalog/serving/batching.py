@@ -2,8 +2,10 @@
 
 A model answers 50 one-row requests much faster as one 50-row predict than as 50 calls, and
 CPU-bound models gain nothing from running side by side. So a :class:`Batcher` keeps one predict
-in flight: requests that arrive while it runs queue up and form the next batch; an idle batcher
-waits at most ``max_wait_ms`` after the first request (or until ``max_batch_rows`` are queued).
+in flight: requests that arrive while it runs queue up and form the next batch. Under concurrent
+load (the last batch held several requests, or several are queued) an idle batcher waits at most
+``max_wait_ms`` after the first request for more (or until ``max_batch_rows`` are queued); a lone
+request with no sign of company is scored at once, so a quiet endpoint pays no batching delay.
 Only requests with the same columns, dtypes and params are scored together, so a batched answer
 is the answer the request would have got alone.
 """
@@ -73,6 +75,7 @@ class Batcher:
         self.requests = 0
         self.batches = 0
         self.fallbacks = 0
+        self._last_batch_requests = 0  # how many requests the latest batch held: a sign of concurrent load
         self._predict = predict
         self._executor = executor
         self._batching = max_batch_rows > 1 and max_wait_ms > 0
@@ -126,6 +129,7 @@ class Batcher:
                 await self._wait_for_company()
                 batch = self._take_batch()
                 if batch:
+                    self._last_batch_requests = len(batch)
                     await self._run(batch)
         finally:
             self._worker = None
@@ -138,6 +142,8 @@ class Batcher:
     async def _wait_for_company(self) -> None:
         if not self._batching or self._full is None:
             return
+        if self._last_batch_requests <= 1 and len(self._queue) == 1:
+            return  # no sign of concurrent callers: a lone request is answered at once
         loop = asyncio.get_running_loop()
         deadline = self._queue[0].queued_at + self.max_wait_ms / 1000
         while self._queued_rows < self.max_batch_rows:

@@ -78,9 +78,9 @@ class ServingMetrics:
         self._child(self._requests, endpoint, served_entity, str(int(status))).inc()
         self._child(self._duration, endpoint, served_entity).observe(seconds)
 
-    def observe_batch(self, endpoint: str, served_entity: str) -> None:
-        """Count one batch sent to the served model."""
-        self._child(self._batches, endpoint, served_entity).inc()
+    def observe_batch(self, endpoint: str, served_entity: str, count: int = 1) -> None:
+        """Count ``count`` batches sent to the served model."""
+        self._child(self._batches, endpoint, served_entity).inc(count)
 
     def observe_cold_start(self, endpoint: str, served_entity: str) -> None:
         """Count one on-demand load of the served model."""

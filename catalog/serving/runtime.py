@@ -88,6 +88,7 @@ class ServingRuntime:
         self._live: dict[str, LiveEndpoint] = {}  # endpoint id -> the configuration answering now
         self._pending: dict[str, LiveEndpoint] = {}  # endpoint id -> a configuration being readied
         self._failed: dict[str, str] = {}  # endpoint id -> why readying its new configuration failed
+        self._batches_seen: dict[tuple[str, str, int], int] = {}  # predict calls already counted in /metrics
         self._locks: dict[str, asyncio.Lock] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="catalog-serving", daemon=True)
@@ -224,12 +225,22 @@ class ServingRuntime:
                     self.metrics.forget_endpoint(gone.name)
                 for live in list(self._live.values()):
                     for entity in live.entities.values():
+                        self._count_batches(live, entity)
                         if await entity.served.unload_if_idle():
                             self.metrics.set_loaded(live.name, entity.name, False)
                         elif entity.served.state == "READY":
                             self.metrics.set_loaded(live.name, entity.name, True)
             except Exception:  # the reaper must outlive a bad moment (a closing engine, a network blip)
                 logger.debug("serving reaper pass failed", exc_info=True)
+
+    def _count_batches(self, live: LiveEndpoint, entity: LiveEntity) -> None:
+        """Bring the batch counter of /metrics up to the served model's own count."""
+        key = (live.ref.id, entity.name, id(entity.served))
+        batches = entity.served.batches
+        seen = self._batches_seen.get(key, 0)
+        if batches > seen:
+            self.metrics.observe_batch(live.name, entity.name, batches - seen)
+            self._batches_seen[key] = batches
 
     # -- state -------------------------------------------------------------------------------
     def describe(self, endpoint_id: str) -> dict[str, Any] | None:

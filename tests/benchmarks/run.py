@@ -14,6 +14,7 @@ import bench_authz
 import bench_feature_pit
 import bench_lineage
 import bench_server
+import bench_serving
 import bench_sql_frontend
 import bench_tracking
 
@@ -27,7 +28,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()}, {platform.system()}"
     )
     failed = 0
-    for module in (bench_authz, bench_sql_frontend, bench_lineage, bench_tracking, bench_feature_pit, bench_server):
+    for module in (
+        bench_authz,
+        bench_sql_frontend,
+        bench_lineage,
+        bench_tracking,
+        bench_feature_pit,
+        bench_server,
+        bench_serving,
+    ):
         print(f"\n== {module.__name__}", flush=True)
         failed |= module.main(["--quick"] if args.quick else [])
     return failed

@@ -70,8 +70,24 @@ class RemoteCatalog(Catalog):
         """The body of a successful response (the error the server describes otherwise)."""
         return self._exchange(method, path, **kwargs)[0]
 
-    def _exchange(self, method: str, path: str, **kwargs: Any) -> tuple[bytes, Mapping[str, str]]:
-        """The body and headers of a successful response (the error the server describes otherwise)."""
+    def _exchange(
+        self, method: str, path: str, *, retry: bool | None = None, **kwargs: Any
+    ) -> tuple[bytes, Mapping[str, str]]:
+        """The body and headers of a successful response (the error the server describes otherwise).
+
+        A request that changes nothing (GET, or ``retry=True``: a read-only operation) is sent
+        once more when the connection fails: a kept-alive connection the server has just closed
+        for idleness fails that way, before the server saw anything."""
+        safe = method in ("GET", "HEAD") if retry is None else retry
+        for attempt in (1, 2):
+            try:
+                return self._send(method, path, **kwargs)
+            except ServerUnavailable:
+                if not safe or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> tuple[bytes, Mapping[str, str]]:
         if self._closed:
             raise InvalidRequest(
                 "This catalog connection is closed; open a new one with catalog.connect().",
@@ -149,7 +165,8 @@ class RemoteCatalog(Catalog):
         from catalog import operations
 
         op = operations.find(action)
-        return self._json("POST", op.path, data=wire.dumps(arguments), headers=_JSON)["result"]
+        body = wire.dumps(arguments)
+        return self._json("POST", op.path, data=body, headers=_JSON, retry=not op.writes)["result"]
 
     @property
     def lineage(self) -> Lineage:

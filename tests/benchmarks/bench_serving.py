@@ -74,6 +74,7 @@ BATCH_SIZE, BATCH_WAIT_MS = 64, 2
 WORKLOADS = (("1 row", 1, 1), ("1 row", 1, 8), ("1 row", 1, 32), ("100 rows", 100, 8))  # name, rows, threads
 VARIANTS = (("ours, batching off", NO_BATCHING), ("ours, inference table", CAPTURED))  # at 1 row, 32 threads
 OURS, MLFLOW = "ours", "MLflow"
+GATEWAY = "gateway"  # the serving gateway's workers in front of the catalog server (ENDPOINT, 1 row, 32 threads)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,27 @@ def mlflow_server(model_dir: Path, log: Path, workers: int | None) -> Iterator[t
         process = subprocess.Popen(command, stdout=err, stderr=err, env=env, start_new_session=True)
     try:
         wait_for(url + "/ping", process, log)
+        yield url, process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def gateway(catalog_url: str, token: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
+    """``catalog serving-gateway --workers N`` in front of the catalog server; its URL and pid."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "catalog.cli.main", "--uri", catalog_url, "--token", token]
+    command += ["serving-gateway", "--workers", str(workers), "--port", str(port), "--log-level", "warning"]
+    with open(log, "wb") as err:
+        process = subprocess.Popen(command, stdout=err, stderr=err, start_new_session=True)
+    try:
+        wait_for(url + "/health", process, log)
         yield url, process.pid
     finally:
         os.killpg(process.pid, signal.SIGINT)
@@ -336,7 +358,7 @@ class Results:
     agrees: bool  # both servers and the model in this process give the same predictions
 
 
-def run(size: Size, *, mlflow_workers: int | None = None, progress: bool = True) -> Results:
+def run(size: Size, *, mlflow_workers: int | None = None, gateway_workers: int = 0, progress: bool = True) -> Results:
     def say(text: str) -> None:
         if progress:
             print(f"  serving: {text}", flush=True)
@@ -352,6 +374,16 @@ def run(size: Size, *, mlflow_workers: int | None = None, progress: bool = True)
             name: Target(OURS, url, f"/serving-endpoints/{name}/invocations", auth(token), pid)
             for name in (ENDPOINT, NO_BATCHING, CAPTURED)
         }
+        variants = list(VARIANTS)
+        if gateway_workers:
+            say(f"starting the serving gateway with {gateway_workers} workers ...")
+            gateway_url, gateway_pid = stack.enter_context(
+                gateway(url, admin_token, gateway_workers, tmp_path / "gateway.log")
+            )
+            label = f"ours, gateway ×{gateway_workers}"
+            path = f"/serving-endpoints/{ENDPOINT}/invocations"
+            ours[GATEWAY] = Target(label, gateway_url, path, auth(token), gateway_pid)
+            variants.append((label, GATEWAY))
         theirs: Target | None = None
         mlflow_log = tmp_path / "mlflow.log"
         if mlflow_installed():
@@ -380,7 +412,7 @@ def run(size: Size, *, mlflow_workers: int | None = None, progress: bool = True)
         for workload, rows, threads in WORKLOADS:
             mine = Case(workload, OURS, threads, rows)
             plan.append((mine, Case(workload, MLFLOW, threads, rows) if theirs else None, ENDPOINT))
-        for label, endpoint in VARIANTS:
+        for label, endpoint in variants:
             plan.append((Case("1 row", label, 32, 1), None, endpoint))
         for round_number in range(1, size.rounds + 1):
             say(f"round {round_number} of {size.rounds} ...")
@@ -390,9 +422,10 @@ def run(size: Size, *, mlflow_workers: int | None = None, progress: bool = True)
                 if round_number % 2 == 0:
                     pairs.reverse()
                 for case, target in pairs:
-                    before = counters(url, admin_token, endpoint) if case is mine else (0, 0)
+                    counted = case is mine and endpoint != GATEWAY  # gateway workers keep their own counts
+                    before = counters(url, admin_token, endpoint) if counted else (0, 0)
                     drive(case, target, bodies, size)
-                    if case is mine:
+                    if counted:
                         after = counters(url, admin_token, endpoint)
                         case.served += after[0] - before[0]
                         case.predicts += after[1] - before[1]
@@ -513,9 +546,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--mlflow-workers", type=int, default=None, help="pass --workers N to mlflow models serve (default: its own)"
     )
+    parser.add_argument(
+        "--gateway-workers",
+        type=int,
+        default=2,
+        help="also serve through `catalog serving-gateway --workers N` (1 row, 32 threads; 0: skip; default 2)",
+    )
     args = parser.parse_args(argv)
     size = QUICK if args.quick else FULL
-    results = run(size, mlflow_workers=args.mlflow_workers)
+    results = run(size, mlflow_workers=args.mlflow_workers, gateway_workers=args.gateway_workers)
     report(size, results)
     return 0 if passed(results) else 1
 

@@ -870,3 +870,36 @@ def test_delete_removes_the_endpoint_and_keeps_its_history(server, admin, users,
     assert history["endpoint_delete_time"].notna().all()
     admin.sql("GRANT USE SCHEMA, SELECT ON SCHEMA system.serving TO alice")
     assert users("alice").sql("SELECT * FROM system.serving.served_entities").empty  # only admins see deleted ones
+
+
+# -- what an endpoint depends on ---------------------------------------------------------------------
+def test_a_served_version_or_model_cannot_be_deleted(admin):
+    admin.serving.create_endpoint(ENDPOINT, config(entity(1, "v1")))
+    client = tracking.Client(admin)
+    with pytest.raises(InvalidRequest) as refused:
+        client.delete_model_version(MODEL, 1)
+    assert refused.value.error_code == "INVALID_STATE"
+    assert f"serving endpoint '{ENDPOINT}' serves it (served entity 'v1')" in refused.value.message
+    with pytest.raises(InvalidRequest) as dropped:
+        admin.sql(f"DROP MODEL {MODEL}")
+    assert dropped.value.error_code == "INVALID_STATE"
+    client.delete_model_version(MODEL, 2)  # a version no endpoint serves goes
+    admin.serving.update_config(ENDPOINT, config(entity(1, "v1"), entity(1, "again"), routes={"v1": 50, "again": 50}))
+    admin.serving.delete_endpoint(ENDPOINT)
+    client.delete_model_version(MODEL, 1)  # nothing serves it any more
+    assert [v.version for v in client.search_model_versions(f"name = '{MODEL}'")] == []
+
+
+def test_an_endpoint_whose_owner_lost_execute_is_not_ready(users, admin):
+    admin.sql("GRANT CREATE ENDPOINT, USE SCHEMA ON SCHEMA main.ml TO alice")
+    admin.sql("GRANT USE CATALOG ON CATALOG main TO alice")
+    admin.sql(f"GRANT EXECUTE ON MODEL {MODEL} TO alice")
+    alice = users("alice")
+    created = alice.serving.create_endpoint(ENDPOINT, config(entity(1, "v1")))
+    assert created["state"]["ready"] == "READY" and "ready_message" not in created["state"]
+    admin.sql(f"REVOKE EXECUTE ON MODEL {MODEL} FROM alice")
+    state = admin.serving.get_endpoint(ENDPOINT)["state"]
+    assert state["ready"] == "NOT_READY"
+    assert "the endpoint's owner alice may no longer EXECUTE main.ml.churn_model" in state["ready_message"]
+    admin.sql(f"GRANT EXECUTE ON MODEL {MODEL} TO alice")
+    assert admin.serving.get_endpoint(ENDPOINT)["state"]["ready"] == "READY"

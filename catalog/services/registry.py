@@ -108,9 +108,26 @@ def delete_registered_model(ctx: Context, home: Path, name: str | FullName) -> N
     model = ctx.lookup(name if isinstance(name, FullName) else model_name(name), MODEL)
     namespace.refuse_system(model, "drop")
     ctx.require("manage", model)
+    _refuse_if_served(ctx, model, None)
     namespace.drop_storage(ctx, model)
     ctx.metastore.delete_securables([model.id])
     ctx.changed()
+
+
+def _refuse_if_served(ctx: Context, model: Securable, version: int | None) -> None:
+    """A model (version) a serving endpoint serves cannot go: the endpoint would fail."""
+    from catalog.serving.store import ServingStore
+
+    served = ServingStore(ctx.cursor).serving(model.id, version)
+    if served:
+        endpoint, entity, number = served[0]
+        what = f"Version {number} of registered model" if version is not None else "Registered model"
+        raise InvalidRequest(
+            f"{what} '{model.full_name}' cannot be deleted: serving endpoint '{endpoint}' serves it "
+            f"(served entity '{entity}'{f' and {len(served) - 1} more' if len(served) > 1 else ''}). Update the "
+            "endpoint's config to serve another version, or delete the endpoint, first.",
+            error_code="INVALID_STATE",
+        )
 
 
 def set_registered_model_tag(ctx: Context, name: str, key: str, value: str) -> None:
@@ -232,6 +249,7 @@ def delete_model_version(ctx: Context, home: Path, name: str, version: int | str
             f"delete_registered_model_alias('{model.full_name}', {pointing[0]!r}), then delete the version.",
             error_code="INVALID_STATE",
         )
+    _refuse_if_served(ctx, model, number)
     store.delete_version(model.id, number)
     folder = version_dir(home, model.id, number)
     ctx.after_commit.append(lambda: shutil.rmtree(folder, ignore_errors=True))

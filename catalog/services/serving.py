@@ -191,6 +191,28 @@ def record_requests(ctx: Context, name: str, rows: Sequence[Mapping[str, Any]]) 
     return len(parsed)
 
 
+def readiness(ctx: Context, endpoint: Securable, row: EndpointRow) -> list[str]:
+    """Why the endpoint cannot answer now (empty when it can): a served model gone, or its owner,
+    whose rights it scores with, no longer allowed to EXECUTE it."""
+    from catalog.authz.authorizer import AccessDenied
+
+    problems = []
+    resolved = ServingStore(ctx.cursor).served_digests(endpoint.id, row.config_version)
+    for name, found in sorted(resolved.items()):
+        model = ctx.snapshot.by_id.get(found.model_id)
+        if model is None:
+            problems.append(f"served entity '{name}': its registered model was dropped")
+            continue
+        try:
+            ctx.authz.require(endpoint.owner, "execute", model)
+        except AccessDenied:
+            problems.append(
+                f"served entity '{name}': the endpoint's owner {endpoint.owner} may no longer EXECUTE "
+                f"{model.full_name} (GRANT EXECUTE ON MODEL {model.full_name} TO `{endpoint.owner}`)"
+            )
+    return problems
+
+
 def _row(store: ServingStore, endpoint: Securable) -> EndpointRow:
     row = store.endpoint(endpoint.id)
     if row is None:  # a securable without its config: only if the metastore was edited by hand

@@ -7,10 +7,11 @@ whether a new configuration is still being readied.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from catalog.securables import Securable
-from catalog.serving.store import NOT_UPDATING, EndpointRow
+from catalog.serving.store import NOT_READY, NOT_UPDATING, EndpointRow
 
 IN_PROGRESS = "IN_PROGRESS"
 UPDATE_FAILED = "UPDATE_FAILED"
@@ -25,9 +26,15 @@ _DEPLOYMENT = {
 
 
 def endpoint_json(
-    endpoint: Securable, row: EndpointRow, live: dict[str, Any] | None, *, permission_level: str
+    endpoint: Securable,
+    row: EndpointRow,
+    live: dict[str, Any] | None,
+    *,
+    permission_level: str,
+    problems: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The endpoint's description; ``live`` is :meth:`ServingRuntime.describe`'s answer or None."""
+    """The endpoint's description; ``live`` is :meth:`ServingRuntime.describe`'s answer or None;
+    ``problems`` say why it cannot answer now (then it is NOT_READY)."""
     config = row.config.to_json()
     shares = row.config.percentages()
     entities_live = (live or {}).get("entities", {}) if live and live["config_version"] == row.config_version else {}
@@ -47,7 +54,9 @@ def endpoint_json(
         config_update = UPDATE_FAILED
     elif live is not None and (live["config_version"] != row.config_version or live.get("pending_config_version")):
         config_update = IN_PROGRESS  # this process still answers with the previous configuration
-    state: dict[str, Any] = {"ready": row.ready, "config_update": config_update}
+    state: dict[str, Any] = {"ready": NOT_READY if problems else row.ready, "config_update": config_update}
+    if problems:
+        state["ready_message"] = "; ".join(problems)
     if live is not None and live.get("update_failed"):
         state["config_update_message"] = live["update_failed"]
     return {

@@ -25,7 +25,8 @@ AREA = "serving"
 def describe(ctx: Context, endpoint: Securable, row: EndpointRow) -> dict[str, Any]:
     runtime = running_runtime(ctx.home)
     live = runtime.describe(endpoint.id) if runtime is not None else None
-    return endpoint_json(endpoint, row, live, permission_level=_level(ctx, endpoint))
+    problems = service.readiness(ctx, endpoint, row)
+    return endpoint_json(endpoint, row, live, permission_level=_level(ctx, endpoint), problems=problems)
 
 
 def _level(ctx: Context, endpoint: Securable) -> str:

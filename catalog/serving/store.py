@@ -174,6 +174,19 @@ class ServingStore:
         ).fetchall()
         return {name: ResolvedEntity(name, model_id, digest) for name, model_id, digest in rows}
 
+    def serving(self, model_id: str, version: int | None = None) -> list[tuple[str, str, str]]:
+        """(endpoint, served entity, version) for each current configuration serving the model
+        (that version of it, when given)."""
+        rows = self.cursor.execute(
+            "SELECT se.endpoint_name, se.served_entity_name, se.entity_version FROM meta.served_entities se "
+            "JOIN meta.serving_endpoints ep ON ep.endpoint_id = se.endpoint_id "
+            "AND ep.config_version = se.endpoint_config_version "
+            "WHERE se.model_id = ? AND (CAST(? AS VARCHAR) IS NULL OR se.entity_version = CAST(? AS VARCHAR)) "
+            "ORDER BY 1, 2",
+            [model_id, version, version],
+        ).fetchall()
+        return [(str(e), str(n), str(v)) for e, n, v in rows]
+
     # -- requests ----------------------------------------------------------------------------
     def insert_requests(self, rows: Sequence[RequestRow]) -> None:
         """Add request rows in one statement (a frame: thousands of rows cost one insert)."""

@@ -1009,3 +1009,60 @@ def test_the_local_server_file_lets_local_commands_reach_the_server(home):
     finally:
         assert server.stop() == 0
     assert not (home / local.FILE).exists()
+
+
+# -- for browsers: JSON rows, plain lineage, the web UI's files --------------------------------------
+def test_sql_answers_json_rows_to_browsers(server, tokens):
+    asked = {"statement": "SELECT id, v, current_date() AS d FROM main.ml.events ORDER BY id"}
+    answer = call(server, "POST", "/api/v1/sql", tokens["alice"], json=asked, headers={"Accept": "application/json"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    assert [c["name"] for c in body["columns"]] == ["id", "v", "d"]
+    assert [row[:2] for row in body["rows"]] == [[1, 10], [2, 20]]
+    assert body["truncated"] is False and body["row_count"] == 2
+    first = call(
+        server, "POST", "/api/v1/sql?max_rows=1", tokens["alice"], json=asked, headers={"Accept": "application/json"}
+    ).json()
+    assert len(first["rows"]) == 1 and first["truncated"] is True and first["row_count"] == 2
+    too_many = call(
+        server, "POST", "/api/v1/sql?max_rows=0", tokens["alice"], json=asked, headers={"Accept": "application/json"}
+    )
+    assert_error(too_many, 400)
+    refused = call(
+        server,
+        "POST",
+        "/api/v1/sql",
+        tokens["bob"],
+        json={"statement": "SELECT * FROM main.ml.events"},
+        headers={"Accept": "application/json"},
+    )
+    assert_error(refused, 403, "PERMISSION_DENIED")
+    arrow = call(server, "POST", "/api/v1/sql", tokens["alice"], json=asked)  # the default stays Arrow
+    assert arrow.headers["content-type"] == ARROW_STREAM
+
+
+def test_lineage_as_plain_json(server, tokens):
+    answer = call(server, "GET", "/api/v1/lineage/main.ml.daily?plain=true", tokens["alice"])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["root"] == "main.ml.daily" and body["direction"] == "upstream"
+    assert {n["name"] for n in body["nodes"]} == {"main.ml.daily", "main.ml.events"}
+    assert [(e["source"], e["target"]) for e in body["edges"]] == [("main.ml.events", "main.ml.daily")]
+
+
+def test_the_web_ui_is_served_without_a_token_and_holds_no_data(server):
+    page = call(server, "GET", "/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "main.ml" not in page.text  # the page asks the API for everything, with the user's token
+    missing = call(server, "GET", "/ui/static/no-such-file.js")
+    assert missing.status_code == 404
+
+
+def test_experiments_are_listed_as_their_readers_may_see_them(remote, embedded):
+    admin = catalog.tracking.Client(remote("admin"))
+    admin.create_experiment("/Shared/open")
+    admin.create_experiment("/Shared/closed")
+    embedded("admin").sql("GRANT CAN READ ON EXPERIMENT `/Shared/open` TO alice")
+    assert [e.name for e in admin.search_experiments()] == ["/Shared/closed", "/Shared/open"]
+    assert [e.name for e in catalog.tracking.Client(remote("alice")).search_experiments()] == ["/Shared/open"]
+    assert catalog.tracking.Client(remote("bob")).search_experiments() == []

@@ -71,10 +71,27 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    _mount_ui(app)
+
     for module in (data, governance, lineage, operations, serving):
         app.include_router(module.router)
     install_error_handlers(app)
     return app
+
+
+def _mount_ui(app: FastAPI) -> None:
+    """The web UI at ``/`` and its assets at ``/ui/static`` (no data in them: no token needed;
+    every page asks the API with the signed-in user's token)."""
+    from fastapi.responses import FileResponse
+    from fastapi.staticfiles import StaticFiles
+
+    from catalog.ui import STATIC
+
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
 def install_error_handlers(app: FastAPI) -> None:

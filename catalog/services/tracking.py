@@ -188,6 +188,20 @@ def find_experiment(ctx: Context, name: str) -> Experiment | None:
     return _authorized(ctx, found, "read_experiment") if found is not None else None
 
 
+def search_experiments(ctx: Context, max_results: int = 1000) -> list[Experiment]:
+    """The active experiments the caller may read (CAN READ or more), by name."""
+    readable = []
+    for experiment in sorted(_store(ctx).experiments(), key=lambda e: e.name):
+        securable = ctx.snapshot.experiment(experiment.name)
+        if (
+            experiment.lifecycle_stage == ACTIVE
+            and securable is not None
+            and ctx.authz.can_see(ctx.principal, securable)
+        ):
+            readable.append(experiment)
+    return readable[:max_results]
+
+
 def delete_experiment(ctx: Context, experiment_id: str) -> None:
     """Mark the experiment and its runs deleted; needs CAN MANAGE."""
     _authorize(ctx, _existing(ctx, experiment_id=experiment_id), "manage")

@@ -58,6 +58,10 @@ class Client(RegistryMethods):
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         return self.cat.invoke("getExperimentByName", name=name)
 
+    def search_experiments(self, max_results: int = 1000) -> list[Experiment]:
+        """The active experiments you may read (CAN READ or more), by name."""
+        return self.cat.invoke("searchExperiments", max_results=max_results)
+
     def delete_experiment(self, experiment_id: str) -> None:
         self.cat.invoke("deleteExperiment", experiment_id=str(experiment_id))
 

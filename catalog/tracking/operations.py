@@ -47,6 +47,12 @@ def get_experiment_by_name(ctx: Context, name: str) -> Experiment | None:
     return service.find_experiment(ctx, name)
 
 
+@operation(AREA, "searchExperiments", writes=False)
+def search_experiments(ctx: Context, max_results: int = 1000) -> list[Experiment]:
+    """The active experiments the caller may read, by name."""
+    return service.search_experiments(ctx, max_results)
+
+
 @operation(AREA, "deleteExperiment", writes=True, audit=("experiment_id",))
 def delete_experiment(ctx: Context, experiment_id: str) -> None:
     service.delete_experiment(ctx, experiment_id)

@@ -42,6 +42,24 @@ def json_response(value: Any, cat: EmbeddedCatalog | None = None, status_code: i
     return Response(wire.dumps(value), status_code=status_code, media_type="application/json", headers=headers)
 
 
+MAX_JSON_ROWS = 10_000  # the most rows a JSON answer carries; Arrow has no such limit
+
+
+def table_json(frame: pd.DataFrame, max_rows: int) -> dict[str, Any]:
+    """A frame as ``{"columns": [{"name", "type"}], "rows": [[...]], "truncated"}``: its first
+    ``max_rows`` rows as JSON values (timestamps as ISO 8601 text, NaN as null)."""
+    import json
+
+    shown = frame.head(max_rows)
+    rows = json.loads(shown.to_json(orient="values", date_format="iso", default_handler=str))
+    return {
+        "columns": [{"name": str(name), "type": str(dtype)} for name, dtype in frame.dtypes.items()],
+        "rows": rows,
+        "truncated": len(frame) > max_rows,
+        "row_count": len(frame),
+    }
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A small metadata frame as JSON-ready rows (listings for REST callers)."""
     import json

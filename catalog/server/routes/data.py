@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from catalog import wire
-from catalog.server.routes.common import Caller, arrow_body, arrow_response, json_response
+from catalog.server.routes.common import MAX_JSON_ROWS, Caller, arrow_body, arrow_response, json_response, table_json
 
 router = APIRouter(prefix="/api/v1", tags=["sql and rows"])
 
@@ -23,10 +23,23 @@ class SqlRequest(BaseModel):
     )
 
 
-@router.post("/sql", responses={200: ARROW}, summary="Run SQL; the last statement's result as Arrow")
-def run_sql(body: SqlRequest, cat: Caller) -> Response:
+@router.post(
+    "/sql",
+    responses={200: ARROW},
+    summary="Run SQL; the last statement's result as Arrow (or JSON rows with Accept: application/json)",
+)
+def run_sql(
+    body: SqlRequest,
+    cat: Caller,
+    accept: Annotated[str | None, Header()] = None,
+    max_rows: Annotated[int, Query(ge=1, le=MAX_JSON_ROWS)] = 1000,
+) -> Response:
     wire.check_parsed([body.statement, body.parameters])
-    return arrow_response(cat.sql(body.statement, body.parameters), cat)
+    frame = cat.sql(body.statement, body.parameters)
+    if accept is not None and "application/json" in accept and wire.ARROW_STREAM not in accept:
+        # For browsers (the web UI): at most max_rows rows, as JSON-ready values.
+        return json_response(table_json(frame, max_rows), cat)
+    return arrow_response(frame, cat)
 
 
 @router.get("/tables/{name}/rows", responses={200: ARROW}, summary="All rows of a table or view (needs SELECT)")

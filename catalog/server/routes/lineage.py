@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from catalog import wire
-from catalog.server.routes.common import Caller, json_response, raw_body
+from catalog.server.routes.common import Caller, json_response, raw_body, records
 
 router = APIRouter(prefix="/api/v1", tags=["lineage"])
 
@@ -22,8 +22,18 @@ def lineage_graph(
     cat: Caller,
     direction: Literal["upstream", "downstream"] = "upstream",
     depth: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    plain: bool = False,
 ) -> Response:
     graph = cat.lineage.upstream(name, depth) if direction == "upstream" else cat.lineage.downstream(name, depth)
+    if plain:  # for browsers: nodes and edges as plain JSON records
+        return json_response(
+            {
+                "root": graph.root,
+                "direction": direction,
+                "nodes": records(graph.nodes_table),
+                "edges": records(graph.edges_table),
+            }
+        )
     return json_response(graph)
 
 

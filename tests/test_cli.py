@@ -123,3 +123,37 @@ def test_a_second_process_is_told_to_use_the_server(cli_home):
         result = run("--home", str(cli_home), "sql", "SHOW CATALOGS")
     assert result.returncode == 1
     assert "HOME_LOCKED" in result.stderr and "catalog --home" in result.stderr and "server" in result.stderr
+
+
+@pytest.mark.usefixtures("tracking_state")
+def test_serving_endpoints_commands(cli_home, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    with catalog.connect(cli_home, user="admin") as cat:
+        frame = cat.read_table("main.ml.t")
+        model = LogisticRegression().fit(frame[["id"]], [0, 1])
+        with catalog.tracking.start_run():  # the fluent API uses the latest connection: cat
+            catalog.models.log_model(model, "model", input_example=frame[["id"]], registered_model_name="main.ml.m")
+    home = ("--home", str(cli_home), "--user", "admin")
+    spec = tmp_path / "endpoint.json"
+    spec.write_text(json.dumps({"config": {"served_entities": [{"entity_name": "main.ml.m", "entity_version": 1}]}}))
+    created = run(*home, "serving-endpoints", "create", "--name", "main.ml.e", "--json", f"@{spec}")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["state"] == {"ready": "READY", "config_update": "NOT_UPDATING"}
+    listed = run(*home, "serving-endpoints", "list")
+    assert "| main.ml.e " in listed.stdout and "m-1=main.ml.m/1 (100%)" in listed.stdout
+    asked = json.dumps({"dataframe_records": [{"id": 1}, {"id": 2}]})
+    answered = run(*home, "serving-endpoints", "query", "main.ml.e", "--json", asked)
+    assert json.loads(answered.stdout) == {"predictions": model.predict(frame[["id"]]).tolist(), "served_entity": "m-1"}
+    bad = run(*home, "serving-endpoints", "query", "main.ml.e", "--json", '{"dataframe_records": [{"x": 1}]}')
+    assert bad.returncode == 1 and "Error [BAD_REQUEST]" in bad.stderr and "'id'" in bad.stderr
+    update = json.dumps({"served_entities": [{"entity_name": "main.ml.m", "entity_version": "1", "name": "only"}]})
+    updated = run(*home, "serving-endpoints", "update-config", "main.ml.e", "--json", update)
+    assert json.loads(updated.stdout)["config"]["served_entities"][0]["name"] == "only"
+    described = json.loads(run(*home, "serving-endpoints", "get", "main.ml.e").stdout)
+    assert described["config"]["config_version"] == 2
+    assert (
+        run(*home, "serving-endpoints", "delete", "main.ml.e").stdout.strip() == "Deleted serving endpoint main.ml.e."
+    )
+    gone = run(*home, "serving-endpoints", "get", "main.ml.e")
+    assert gone.returncode == 1 and "RESOURCE_DOES_NOT_EXIST" in gone.stderr

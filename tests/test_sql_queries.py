@@ -406,6 +406,20 @@ def test_query(cat, query, columns, expected):
             [[pd.Timestamp("2024-02-29"), True, None]],
         ),
         ("SELECT :who AS who FROM main.ml.whoami", {"who": "param"}, [["param"]]),
+        # Markers bind in the order they appear in the text, whatever the shape of the tree.
+        (
+            "SELECT customer_id FROM main.ml.churn_features "
+            "WHERE tenure_months > ? AND churned = ? AND customer_id < ? ORDER BY 1",
+            [10, 0, 3],
+            [[2]],
+        ),
+        ("WITH c AS (SELECT ? AS a) SELECT a, ? AS b FROM c LIMIT ?", [1, "x", 5], [[1, "x"]]),
+        (
+            "SELECT CASE WHEN count(*) > ? THEN ? ELSE ? END AS size FROM main.ml.customers "
+            "WHERE name IN (SELECT name FROM main.ml.customers WHERE name > ?) HAVING count(*) > ?",
+            [1, "many", "few", "a", 0],
+            [["many"]],
+        ),
     ],
 )
 def test_query_parameters(cat, query, params, expected):

@@ -69,7 +69,19 @@ class CatalogTokenizer(Databricks.Tokenizer):
     COMMANDS = Databricks.Tokenizer.COMMANDS - {TokenType.SHOW}
 
 
+def _placed(marker: exp.Expr, offset: int) -> exp.Expr:
+    marker.meta["offset"] = offset
+    return marker
+
+
 class CatalogParser(DatabricksParser):
+    # A ? marker remembers where it stood in the text: parameters bind to markers in the order
+    # they appear, which a walk of the tree does not give (a CTE's or a LIMIT's marker comes
+    # out of place).
+    PLACEHOLDER_PARSERS = {
+        **DatabricksParser.PLACEHOLDER_PARSERS,
+        TokenType.PLACEHOLDER: lambda self: _placed(self.expression(exp.Placeholder()), self._prev.start),
+    }
     STATEMENT_PARSERS = {
         **DatabricksParser.STATEMENT_PARSERS,
         TokenType.SHOW: lambda self: self._parse_show(),

@@ -109,8 +109,15 @@ def _syntax_error(text: str, exc: ParseError) -> SqlError:
     )
 
 
+def _in_text_order(tree: exp.Expr) -> list[exp.Placeholder]:
+    """The markers of one statement in the order they appear in its text (the parser records
+    each ? marker's offset; a walk of the tree alone puts a CTE's or a LIMIT's marker out of place)."""
+    found = list(tree.find_all(exp.Placeholder))
+    return sorted(found, key=lambda marker: marker.meta.get("offset", 0))
+
+
 def _bind(trees: list[exp.Expr], params: Params) -> None:
-    placeholders = [p for tree in trees for p in tree.find_all(exp.Placeholder)]
+    placeholders = [p for tree in trees for p in _in_text_order(tree)]
     if not placeholders:
         if params:
             raise SqlError(

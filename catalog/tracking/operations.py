@@ -140,7 +140,7 @@ def _search_filter(arguments: Mapping[str, Any]) -> dict[str, Any]:
 def search_runs(
     ctx: Context,
     experiment_ids: Sequence[str],
-    filter_string: str = "",
+    filter_string: str | None = "",
     run_view_type: str = "ACTIVE_ONLY",
     max_results: int = 1000,
     order_by: Sequence[str] | None = None,
@@ -149,7 +149,7 @@ def search_runs(
     runs, token = service.search_runs(
         ctx,
         experiment_ids,
-        filter_string=filter_string,
+        filter_string=filter_string or "",  # null, as JSON clients send "no filter"
         order_by=order_by,
         max_results=max_results,
         run_view=run_view_type,

@@ -509,6 +509,20 @@ def test_traffic_split_follows_the_routes_and_usage_agrees(server, admin, home, 
     assert dict(zip(usage["served_entity_name"], usage["n"], strict=True)) == dict(counts)
     summary = admin.serving.usage(ENDPOINT)
     assert dict(zip(summary["served_entity_name"], summary["requests"], strict=True)) == dict(counts)
+    usage_json = admin.invoke("getServingEndpointUsage", name=ENDPOINT, minutes=60)  # the UI's charts
+    assert {e["name"]: e["requests"] for e in usage_json["served_entities"]} == dict(counts)
+    assert sum(m["requests"] for m in usage_json["per_minute"]) == n
+    assert all(e["errors"] == 0 and e["p99_ms"] >= e["p50_ms"] > 0 for e in usage_json["served_entities"])
+
+
+def test_endpoint_usage_is_for_those_who_may_see_the_endpoint(users, admin):
+    admin.serving.create_endpoint(ENDPOINT, config(entity(1, "v1")))
+    with pytest.raises((PermissionDenied, NotFound)):
+        users("bob").invoke("getServingEndpointUsage", name=ENDPOINT)
+    admin.sql(f"GRANT QUERY ON ENDPOINT {ENDPOINT} TO bob")
+    assert users("bob").invoke("getServingEndpointUsage", name=ENDPOINT)["served_entities"] == []
+    with pytest.raises(InvalidRequest):
+        admin.invoke("getServingEndpointUsage", name=ENDPOINT, minutes=0)
 
 
 # -- 4. scale to zero ------------------------------------------------------------------------------------------

@@ -213,6 +213,36 @@ def readiness(ctx: Context, endpoint: Securable, row: EndpointRow) -> list[str]:
     return problems
 
 
+def endpoint_usage(ctx: Context, name: str, minutes: int) -> dict[str, Any]:
+    """Usage of an endpoint the caller may see (any privilege on it, or BROWSE on its catalog)."""
+    endpoint = find_endpoint(ctx, name)
+    ctx.require_visible(endpoint)
+    if not 1 <= minutes <= 7 * 24 * 60:
+        raise InvalidRequest("minutes must be between 1 and 10080 (a week).", error_code="INVALID_PARAMETER_VALUE")
+    window = "request_time >= now() - to_minutes(CAST(? AS BIGINT))"
+    per_entity = ctx.cursor.execute(
+        "SELECT coalesce(served_entity_name, '') AS served_entity, count(*) AS requests, "
+        "count(*) FILTER (WHERE status_code >= 400) AS errors, "
+        "quantile_cont(execution_duration_ms, 0.5) AS p50_ms, quantile_cont(execution_duration_ms, 0.99) AS p99_ms "
+        f"FROM meta.serving_requests WHERE endpoint_id = ? AND {window} GROUP BY 1 ORDER BY 1",
+        [endpoint.id, minutes],
+    ).fetchall()
+    per_minute = ctx.cursor.execute(
+        "SELECT date_trunc('minute', request_time) AS minute, count(*) AS requests, "
+        "count(*) FILTER (WHERE status_code >= 400) AS errors, "
+        "quantile_cont(execution_duration_ms, 0.5) AS p50_ms, quantile_cont(execution_duration_ms, 0.99) AS p99_ms "
+        f"FROM meta.serving_requests WHERE endpoint_id = ? AND {window} GROUP BY 1 ORDER BY 1",
+        [endpoint.id, minutes],
+    ).fetchall()
+    keys = ("requests", "errors", "p50_ms", "p99_ms")
+    return {
+        "name": str(endpoint.full_name),
+        "minutes": minutes,
+        "served_entities": [{"name": row[0], **dict(zip(keys, row[1:], strict=True))} for row in per_entity],
+        "per_minute": [{"minute": row[0].isoformat(), **dict(zip(keys, row[1:], strict=True))} for row in per_minute],
+    }
+
+
 def _row(store: ServingStore, endpoint: Securable) -> EndpointRow:
     row = store.endpoint(endpoint.id)
     if row is None:  # a securable without its config: only if the metastore was edited by hand

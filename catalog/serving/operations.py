@@ -115,3 +115,13 @@ def get_served_model_files(ctx: Context, name: str, served_entity: str) -> Model
 def record_serving_requests(ctx: Context, name: str, requests: list[dict[str, Any]]) -> int:
     """Add request rows answered by a gateway to system.serving.endpoint_usage (MANAGE)."""
     return service.record_requests(ctx, name, requests)
+
+
+@operation(AREA, "getServingEndpointUsage", writes=False, audit=("name",))
+def get_serving_endpoint_usage(ctx: Context, name: str, minutes: int = 60) -> dict[str, Any]:
+    """Requests, errors and latency of an endpoint you may see: per served entity over the last
+    ``minutes``, and per minute (for charts). The same rows as system.serving.endpoint_usage."""
+    runtime = running_runtime(ctx.home)
+    if runtime is not None:
+        runtime.flush(timeout=2.0)
+    return service.endpoint_usage(ctx, name, minutes)

@@ -148,38 +148,37 @@ def mlflow_server(model_dir: Path, log: Path, workers: int | None) -> Iterator[t
     """``mlflow models serve`` on a free port until the block ends; its URL and pid (the CLI,
     whose child is uvicorn)."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", str(model_dir)]
     command += ["-p", str(port), "--env-manager", "local"]
     if workers is not None:
         command += ["--workers", str(workers)]
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # it runs `uvicorn`
-    with open(log, "wb") as err:
-        process = subprocess.Popen(command, stdout=err, stderr=err, env=env, start_new_session=True)
-    try:
-        wait_for(url + "/ping", process, log)
-        yield url, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with serving_process(command, port, "/ping", log, env) as started:
+        yield started
 
 
 @contextmanager
 def gateway(catalog_url: str, token: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
     """``catalog serving-gateway --workers N`` in front of the catalog server; its URL and pid."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "catalog.cli.main", "--uri", catalog_url, "--token", token]
     command += ["serving-gateway", "--workers", str(workers), "--port", str(port), "--log-level", "warning"]
+    with serving_process(command, port, "/health", log, dict(os.environ)) as started:
+        yield started
+
+
+@contextmanager
+def serving_process(
+    command: list[str], port: int, health: str, log: Path, env: dict[str, str]
+) -> Iterator[tuple[str, int]]:
+    """``command`` in a session of its own, its output in ``log``, until the block ends (then
+    interrupted as Ctrl-C would, killed if it lingers); its URL once ``health`` answers, and pid."""
+    url = f"http://127.0.0.1:{port}"
     with open(log, "wb") as err:
-        process = subprocess.Popen(command, stdout=err, stderr=err, start_new_session=True)
+        process = subprocess.Popen(command, stdout=err, stderr=err, env=env, start_new_session=True)
     try:
-        wait_for(url + "/health", process, log)
+        wait_for(url + health, process, log)
         yield url, process.pid
     finally:
         os.killpg(process.pid, signal.SIGINT)

@@ -1050,6 +1050,13 @@ def test_lineage_as_plain_json(server, tokens):
     assert [(e["source"], e["target"]) for e in body["edges"]] == [("main.ml.events", "main.ml.daily")]
 
 
+def test_me_says_what_the_caller_may_administer(server, tokens):
+    admin = call(server, "GET", "/api/v1/me", tokens["admin"]).json()
+    assert admin["user"] == "admin" and admin["metastore_admin"] is True and admin["can_read_audit"] is True
+    alice = call(server, "GET", "/api/v1/me", tokens["alice"]).json()
+    assert alice["metastore_admin"] is False and alice["can_read_audit"] is False
+
+
 def test_the_web_ui_is_served_without_a_token_and_holds_no_data(server):
     page = call(server, "GET", "/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

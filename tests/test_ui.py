@@ -2,10 +2,13 @@
 
 One home per module: catalog ``main`` with schema ``ml``, table ``main.ml.customers`` and
 ``main.ml.churn_features`` made from it by CTAS (lineage customers -> churn_features), a model
-``main.ml.churn_model`` trained on churn_features in a run (lineage churn_features -> model) and
-served by ``main.ml.churn_endpoint``; experiment ``/Shared/churn`` with three runs (params lr and
-depth, metric loss at five steps and acc). alice holds USE CATALOG, USE SCHEMA + SELECT on
-main.ml, EXECUTE on the model and CAN READ on the experiment; bob holds nothing.
+``main.ml.churn_model`` (tagged, described) trained on churn_features in the run ``train`` (lineage
+churn_features -> model; param max_iter, artifact reports/summary.bin) and served by
+``main.ml.churn_endpoint``, which captures its requests into ``main.ml.churn_payload`` and has
+served four requests (one refused as malformed); experiment ``/Shared/churn`` with three more runs
+(params lr and depth, metric loss at five steps and acc). alice holds USE CATALOG, USE SCHEMA +
+SELECT on main.ml, EXECUTE on the model and CAN READ on the experiment; carol holds QUERY on the
+endpoint alone; bob holds nothing, and was refused a read of main.ml.customers.
 
 Screenshots of the main pages go to docs/screenshots/ (1280x800, overwritten on every run).
 """
@@ -37,6 +40,7 @@ WORLD = (
     "CREATE SCHEMA main.ml COMMENT 'churn work'",
     "CREATE USER alice",
     "CREATE USER bob",
+    "CREATE USER carol",
     "CREATE TABLE main.ml.customers (customer_id INT COMMENT 'the customer key', tenure_months INT, plan STRING)"
     " COMMENT 'one row per customer'",
     "INSERT INTO main.ml.customers VALUES (1, 3, 'basic'), (2, 14, 'pro'), (3, 40, 'pro'), (4, 7, 'basic')",
@@ -46,6 +50,8 @@ WORLD = (
     "GRANT USE SCHEMA, SELECT ON SCHEMA main.ml TO alice",
 )
 RUNS = {"run-a": (0.1, 3), "run-b": (0.01, 3), "run-c": (0.1, 5)}  # name: (lr, depth)
+ARTIFACT = bytes(range(256)) * 3  # every byte value: the download must not be text-mangled
+GOOD_REQUEST = {"dataframe_records": [{"tenure_months": 3}]}
 
 
 def build_world(home: Path) -> dict[str, str]:
@@ -70,7 +76,8 @@ def build_world(home: Path) -> dict[str, str]:
             ids[name] = run_id
         tracking.set_experiment("/Shared/churn")
         try:
-            with tracking.start_run(run_name="train"):
+            with tracking.start_run(run_name="train") as train:
+                tracking.log_param("max_iter", 100)
                 frame = admin.read_table("main.ml.churn_features")
                 model = LogisticRegression().fit(frame[["tenure_months"]], frame["is_pro"])
                 catalog.models.log_model(
@@ -81,15 +88,36 @@ def build_world(home: Path) -> dict[str, str]:
                 )
         finally:
             tracking._state.experiment_id = None
+        ids["train"] = train.info.run_id
+        artifact = home.parent / "summary.bin"
+        artifact.write_bytes(ARTIFACT)
+        client.log_artifact(ids["train"], artifact, "reports")
+        client.set_registered_model_tag("main.ml.churn_model", "team", "growth")
+        client.update_registered_model("main.ml.churn_model", "predicts churn from tenure")
         admin.serving.create_endpoint(
             "main.ml.churn_endpoint",
-            {"served_entities": [{"entity_name": "main.ml.churn_model", "entity_version": "1", "name": "v1"}]},
+            {
+                "served_entities": [{"entity_name": "main.ml.churn_model", "entity_version": "1", "name": "v1"}],
+                "auto_capture_config": {"catalog_name": "main", "schema_name": "ml", "table_name_prefix": "churn"},
+            },
         )
+        for _ in range(3):
+            admin.serving.query("main.ml.churn_endpoint", GOOD_REQUEST)
+        with pytest.raises(catalog.CatalogError):
+            admin.serving.query("main.ml.churn_endpoint", {"dataframe_records": [{"nope": 1}]})
+        assert admin.serving.flush()
         for statement in (
             "GRANT EXECUTE ON MODEL main.ml.churn_model TO alice",
             "GRANT CAN READ ON EXPERIMENT `/Shared/churn` TO alice",
+            "GRANT QUERY ON ENDPOINT main.ml.churn_endpoint TO carol",
         ):
             admin.sql(statement)
+        bob = catalog.connect(home, user="bob")
+        try:
+            with pytest.raises(catalog.CatalogError, match="does not have USE CATALOG"):
+                bob.sql("SELECT * FROM main.ml.customers")
+        finally:
+            bob.close()
         return ids
     finally:
         admin.close()
@@ -116,7 +144,7 @@ def ids(world: tuple[ThreadServer, dict[str, str]]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def tokens(server: ThreadServer) -> dict[str, str]:
-    return {user: mint_token(server.home, user) for user in ("admin", "alice", "bob")}
+    return {user: mint_token(server.home, user) for user in ("admin", "alice", "bob", "carol")}
 
 
 @pytest.fixture(scope="module")
@@ -335,28 +363,183 @@ def test_bob_is_refused_the_table_page(page, server, tokens):
     expect(page.get_by_test_id("catalog-list")).not_to_contain_text("main")
 
 
-def test_model_and_endpoint_pages(page, server, tokens):
+def test_model_and_endpoint_pages(page, server, tokens, ids):
     sign_in(page, server, tokens["admin"], "admin", at="#/model/main.ml.churn_model")
+    expect(page.get_by_test_id("model-tags").locator('tr[data-key="team"]')).to_contain_text("growth")
+    expect(page.get_by_test_id("model-description")).to_have_text("predicts churn from tenure")
+    expect(page.get_by_test_id("lineage-link")).to_have_attribute("href", "#/lineage/main.ml.churn_model")
     expect(page.get_by_test_id("model-versions").locator("tbody tr")).to_have_count(1)
     expect(page.get_by_test_id("model-endpoints")).to_contain_text("main.ml.churn_endpoint")
+    page.get_by_test_id("version-run").click()  # the run that produced version 1
+    assert page.url.endswith(f"#/run/{ids['train']}")
+    expect(page.locator("h1")).to_contain_text("train")
+
+    page.goto(f"{server.url}/#/model/main.ml.churn_model")
     page.get_by_test_id("model-endpoints").get_by_role("link", name="main.ml.churn_endpoint").click()
     expect(page.get_by_test_id("endpoint-state")).to_have_text("READY")
     expect(page.get_by_test_id("traffic")).to_contain_text("v1 100%")
     expect(page.get_by_test_id("endpoint-entities")).to_contain_text("main.ml.churn_model")
 
+    # usage: three answered requests and one refused as malformed, all served by v1
+    expect(page.get_by_test_id("usage-total")).to_contain_text("4 request(s), 1 error(s) (25%)")
+    summary = page.get_by_test_id("usage-summary").locator('tr[data-entity="v1"]')
+    expect(summary.locator("td").nth(1)).to_have_text("4")
+    expect(summary.locator("td").nth(2)).to_have_text("1")
+    for chart in ("usage-requests-chart", "usage-errors-chart", "usage-latency-chart"):
+        expect(page.get_by_test_id(chart).locator("circle").first).to_be_attached()
+    rows = page.get_by_test_id("inference-rows").locator("tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_have_attribute("data-status", "400")  # newest first: the malformed one
+    expect(rows.first).to_contain_text("nope")
+    expect(page.get_by_test_id("inference-rows").locator('tr[data-status="200"]')).to_have_count(3)
+    page.get_by_test_id("endpoint-usage").evaluate("el => el.closest('section').scrollIntoView()")
+    screenshot(page, "endpoint.png")
 
-def test_a_narrow_window_keeps_the_table_page_usable(browser, server, tokens):
+
+def test_the_inference_rows_are_refused_without_select_on_the_payload_table(page, server, tokens):
+    sign_in(page, server, tokens["carol"], "carol", at="#/endpoint/main.ml.churn_endpoint")
+    expect(page.get_by_test_id("usage-total")).to_contain_text("4 request(s)")  # QUERY sees the usage
+    refused = page.get_by_test_id("inference-refused").get_by_test_id("refused")
+    expect(refused).to_contain_text("PERMISSION_DENIED")
+    expect(refused).to_contain_text("You cannot read the inference table main.ml.churn_payload")
+    expect(page.get_by_test_id("inference-rows")).to_have_count(0)
+
+
+def test_the_run_page_shows_context_inputs_and_downloads_an_artifact(page, server, tokens, ids):
+    sign_in(page, server, tokens["alice"], "alice", at=f"#/experiment/{ids['experiment']}")
+    page.get_by_test_id("runs-table").get_by_role("link", name="train").click()
+    assert page.url.endswith(f"#/run/{ids['train']}")
+    expect(page.get_by_test_id("breadcrumbs").locator("li")).to_have_text(["Experiments", "/Shared/churn", "train"])
+    expect(page.get_by_test_id("run-status")).to_have_text("FINISHED")
+    expect(page.get_by_test_id("run-info")).to_contain_text("admin")
+    expect(page.get_by_test_id("run-params")).to_contain_text(re.compile(r"max_iter\s*100"))
+
+    admin = catalog.connect(server.home, user="admin")
+    try:
+        tags = Client(admin).get_run(ids["train"]).data.tags
+    finally:
+        admin.close()
+    context = page.get_by_test_id("run-context")
+    expect(context.get_by_test_id("run-python-version")).to_have_text(tags["catalog.python_version"])
+    expect(context.get_by_test_id("run-name")).to_have_text(tags["mlflow.source.name"])
+    expect(context.get_by_test_id("run-packages")).to_contain_text("pandas")
+    if "mlflow.source.git.commit" in tags:  # when the tests run from a git checkout
+        expect(context.get_by_test_id("run-commit")).to_have_text(tags["mlflow.source.git.commit"])
+
+    run_tags = page.get_by_test_id("run-tags")
+    expect(run_tags.locator('tr[data-key="mlflow.runName"]')).to_have_count(0)  # system tags hidden
+    page.get_by_test_id("show-system-tags").check()
+    expect(run_tags.locator('tr[data-key="mlflow.runName"]')).to_contain_text("train")
+
+    artifacts = page.get_by_test_id("run-artifacts")
+    artifacts.locator('[data-testid="artifact-folder"][data-path="reports"]').click()
+    expect(page.get_by_test_id("artifact-path")).to_contain_text("reports")
+    row = artifacts.locator('tr[data-path="reports/summary.bin"]')
+    expect(row).to_contain_text(f"{len(ARTIFACT)} B")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "run.png")
+    with page.expect_download() as download:
+        row.get_by_test_id("artifact-download").click()
+    assert download.value.suggested_filename == "summary.bin"
+    assert Path(download.value.path()).read_bytes() == ARTIFACT
+
+    inputs = page.get_by_test_id("run-inputs")
+    expect(inputs).to_contain_text("training")
+    inputs.get_by_role("link", name="main.ml.churn_features").click()
+    expect(page.get_by_test_id("table-columns")).to_contain_text("is_pro")
+
+    page.goto(f"{server.url}/#/run/{ids['run-a']}")
+    page.get_by_test_id("run-metrics").get_by_role("link", name="loss").click()
+    chart = page.get_by_test_id("run-metric-chart")
+    expect(chart).to_have_attribute("data-metric", "loss")
+    expect(chart.locator("circle")).to_have_count(5)
+
+    page.goto(f"{server.url}/#/run/no-such-run")
+    expect(page.get_by_test_id("refused")).to_contain_text("RESOURCE_DOES_NOT_EXIST")
+
+
+def test_parallel_coordinates_draw_one_line_per_run(page, server, tokens, ids):
+    sign_in(page, server, tokens["alice"], "alice", at=f"#/experiment/{ids['experiment']}")
+    plot = page.get_by_test_id("parallel-coordinates")
+    lines = plot.get_by_test_id("pc-line")
+    expect(lines).to_have_count(4)  # nothing selected: every run shown
+    expect(plot.locator(".pc-axis")).to_have_count(5)  # depth, lr, max_iter, acc, loss
+    runs = page.get_by_test_id("runs-table")
+    for name in ("run-a", "run-c"):
+        runs.locator(f'tr[data-run-name="{name}"]').get_by_test_id("run-select").check()
+    expect(lines).to_have_count(2)
+    plot.locator('[data-testid="pc-line"][data-run-name="run-c"]').dispatch_event("mouseenter")
+    expect(page.get_by_test_id("pc-hover")).to_contain_text("run-c")
+    # coloured by acc (the first metric): run-c scored higher than run-a
+    a = plot.locator('[data-run-name="run-a"]')
+    c = plot.locator('[data-run-name="run-c"]')
+    assert a.get_attribute("stroke") != c.get_attribute("stroke")
+    page.locator('[data-testid="pc-axis"][data-axis="params.max_iter"]').uncheck()
+    expect(plot.locator(".pc-axis")).to_have_count(4)
+    page.get_by_test_id("pc-colour").select_option("metrics.loss")
+    plot.evaluate("el => el.closest('section').scrollIntoView()")
+    screenshot(page, "parallel.png")
+
+
+def test_the_audit_log_for_the_admin_and_a_refusal_for_others(page, server, tokens):
+    sign_in(page, server, tokens["admin"], "admin")
+    page.get_by_test_id("nav-audit").click()
+    rows = page.get_by_test_id("audit-rows").locator("tbody tr")
+    expect(rows).to_have_count(50)
+    expect(page.get_by_test_id("audit-page")).to_have_text("Page 1: rows 1–50")
+    expect(page.get_by_test_id("audit-previous")).to_be_disabled()
+    page.get_by_test_id("audit-next").click()
+    expect(page.get_by_test_id("audit-page")).to_contain_text("Page 2: rows 51–")
+    assert "page=2" in page.url
+
+    page.get_by_test_id("audit-denied").check()  # applies at once, back on page 1
+    expect(page.get_by_test_id("audit-page")).to_contain_text("Page 1")
+    expect(rows.first).to_be_visible()
+    statuses = rows.evaluate_all("rows => rows.map(r => r.dataset.status)")
+    assert statuses and set(statuses) == {"403"}, statuses
+    page.get_by_test_id("audit-principal").fill("bob")
+    page.get_by_test_id("audit-action").fill("executequery")
+    page.get_by_test_id("audit-apply").click()
+    expect(rows.filter(has_text="SELECT * FROM main.ml.customers").first).to_be_visible()
+    principals = rows.evaluate_all("rows => rows.map(r => r.dataset.principal)")
+    assert set(principals) == {"bob"}, principals
+    screenshot(page, "audit.png")
+
+
+def test_the_audit_log_refuses_a_non_admin(page, server, tokens):
+    sign_in(page, server, tokens["alice"], "alice")
+    expect(page.get_by_test_id("catalog-list")).to_contain_text("main")
+    expect(page.get_by_test_id("nav-audit")).to_be_hidden()
+    page.goto(f"{server.url}/#/audit")
+    refused = page.get_by_test_id("refused")
+    expect(refused).to_contain_text("PERMISSION_DENIED")
+    expect(refused).to_contain_text("Only metastore admins")
+    expect(page.get_by_test_id("audit-rows")).to_have_count(0)
+
+
+def test_a_narrow_window_keeps_the_pages_usable(browser, server, tokens, ids):
     context = browser.new_context(viewport={"width": 480, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
+
+    def fits(testids: tuple[str, ...]) -> None:
+        page.wait_for_selector(".loading", state="detached")
+        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"the page scrolls sideways: {width}"
+        for testid in testids:
+            box = page.get_by_test_id(testid).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 480, (testid, box)
+
     try:
         sign_in(page, server, tokens["alice"], "alice", at="#/table/main.ml.churn_features")
         expect(page.get_by_test_id("sample-rows").locator("tbody tr")).to_have_count(4)
         expect(page.get_by_test_id("grants").locator("tbody tr").first).to_be_visible()
-        width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-        assert width[0] <= width[1], f"the page scrolls sideways: {width}"
-        for testid in ("table-columns", "sample-rows", "grants", "grant-form"):
-            box = page.get_by_test_id(testid).bounding_box()
-            assert box["x"] >= 0 and box["x"] + box["width"] <= 480, (testid, box)
+        fits(("table-columns", "sample-rows", "grants", "grant-form"))
+        page.goto(f"{server.url}/#/run/{ids['train']}")
+        expect(page.get_by_test_id("run-inputs")).to_contain_text("main.ml.churn_features")
+        fits(("run-info", "run-context", "run-params", "run-inputs", "run-artifacts", "run-tags"))
+        page.goto(f"{server.url}/#/experiment/{ids['experiment']}")
+        expect(page.get_by_test_id("pc-line")).to_have_count(4)
+        fits(("runs-table", "parallel-coordinates"))
     finally:
         context.close()

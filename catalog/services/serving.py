@@ -18,6 +18,7 @@ configuration until the new one's models are loaded.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from catalog.errors import AlreadyExists, InvalidRequest, NotFound
@@ -235,9 +236,13 @@ def endpoint_usage(ctx: Context, name: str, minutes: int) -> dict[str, Any]:
         [endpoint.id, minutes],
     ).fetchall()
     keys = ("requests", "errors", "p50_ms", "p99_ms")
+    end = ctx.cursor.execute("SELECT now()").fetchall()[0][0]
     return {
         "name": str(endpoint.full_name),
         "minutes": minutes,
+        # the window counted (per_minute lists only minutes that had requests)
+        "window_start": (end - timedelta(minutes=minutes)).isoformat(),
+        "window_end": end.isoformat(),
         "served_entities": [{"name": row[0], **dict(zip(keys, row[1:], strict=True))} for row in per_entity],
         "per_minute": [{"minute": row[0].isoformat(), **dict(zip(keys, row[1:], strict=True))} for row in per_minute],
     }

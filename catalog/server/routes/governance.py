@@ -11,9 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from catalog.authz.authorizer import AccessDenied, Authorizer
 from catalog.errors import InvalidName, InvalidRequest
 from catalog.names import FullName, normalize_principal
-from catalog.securables import Privilege, SecurableType
+from catalog.securables import Privilege, Securable, SecurableType
 from catalog.server.routes.common import Caller, json_response, records, text_body
 from catalog.sql import runner
 
@@ -42,9 +43,31 @@ def _comment(text: str | None) -> str:
     return "" if text is None else " COMMENT '" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-@router.get("/me", summary="Who the token acts as, and this catalog's OpenLineage namespace")
+@router.get("/me", summary="Who the token acts as, what they may administer, and the OpenLineage namespace")
 def whoami(cat: Caller) -> Response:
-    return json_response({"user": cat.user, "lineage_namespace": cat.lineage.namespace}, cat)
+    snapshot, authz = cat.session.engine.state()
+    audit_log = snapshot.find(FullName.parse(AUDIT_TABLE))
+    return json_response(
+        {
+            "user": cat.user,
+            "lineage_namespace": cat.lineage.namespace,
+            "metastore_admin": authz.is_admin(cat.user),
+            # what front ends show (the audit page); reading it is still decided and audited as usual
+            "can_read_audit": audit_log is not None and _allowed(authz, cat.user, audit_log),
+        },
+        cat,
+    )
+
+
+AUDIT_TABLE = "system.access.audit"
+
+
+def _allowed(authz: Authorizer, principal: str, securable: Securable) -> bool:
+    try:
+        authz.require(principal, "read", securable)
+    except AccessDenied:
+        return False
+    return True
 
 
 # -- catalogs ------------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 import { ApiError, api, forgetCaches, token } from "./api.js";
 import { errorBox, h, replace } from "./dom.js";
+import { auditPage, mayReadAudit } from "./pages/audit.js";
 import * as browse from "./pages/browse.js";
+import { endpointPage } from "./pages/endpoint.js";
 import * as experiments from "./pages/experiments.js";
 import { lineagePage } from "./pages/lineage.js";
+import { runPage } from "./pages/run.js";
 import { sqlPage } from "./pages/sql.js";
 
 const root = document.getElementById("app");
 let me = null; // {user, lineage_namespace} once signed in
+let auditProbe = null; // once per sign-in: may this user read system.access.audit?
 
 // [pattern, page(params, query)]: the first match of the path after "#" renders.
 const ROUTES = [
@@ -17,12 +21,14 @@ const ROUTES = [
   [/^\/schema\/([^/]+)$/, ([name]) => browse.schemaPage(name)],
   [/^\/table\/([^/]+)$/, ([name]) => browse.tablePage(name)],
   [/^\/model\/([^/]+)$/, ([name]) => browse.modelPage(name)],
-  [/^\/endpoint\/([^/]+)$/, ([name]) => browse.endpointPage(name)],
+  [/^\/endpoint\/([^/]+)$/, ([name]) => endpointPage(name)],
   [/^\/lineage\/([^/]+)$/, ([name]) => lineagePage(name)],
   [/^\/sql$/, (_, query) => sqlPage(query)],
   [/^\/experiments$/, () => experiments.experimentsPage()],
   [/^\/experiment\/([^/]+)$/, ([id]) => experiments.experimentPage(id)],
   [/^\/compare\/([^/]+)$/, ([ids]) => experiments.comparePage(ids.split(",").filter(Boolean))],
+  [/^\/run\/([^/]+)$/, ([id], query) => runPage(id, query)],
+  [/^\/audit$/, (_, query) => auditPage(query)],
 ];
 
 function parseHash() {
@@ -82,14 +88,26 @@ function showHeader(who) {
     const active =
       target === "/"
         ? /^\/(catalog|schema|table|model|endpoint|lineage)\/|^\/$/.test(path)
-        : path === target || (target === "/experiments" && /^\/(experiment|compare)\//.test(path));
+        : path === target || (target === "/experiments" && /^\/(experiment|compare|run)\//.test(path));
     a.classList.toggle("active", active);
   }
+  const auditLink = document.querySelector("[data-testid=nav-audit]");
+  if (!who) {
+    auditProbe = null;
+    auditLink.hidden = true;
+    return;
+  }
+  // The header links the audit log only for those who may read it; the page itself says why not.
+  auditProbe ??= mayReadAudit();
+  auditProbe.then((may) => {
+    if (me === who) auditLink.hidden = !may;
+  });
 }
 
 function signOut() {
   token.clear();
   me = null;
+  auditProbe = null;
   location.hash = "#/signin";
 }
 
@@ -122,6 +140,7 @@ function signInPage(next, err) {
     button.disabled = true;
     replace(message, h("p", { class: "loading" }, "Checking the token…"));
     token.set(value);
+    auditProbe = null;
     try {
       me = await api("/api/v1/me");
     } catch (failure) {

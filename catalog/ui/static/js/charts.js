@@ -39,8 +39,25 @@ export function barChart(labels, values, { testid = "bar-chart", title, limit = 
   return figure;
 }
 
-/** Lines by step: series = [{name, points: [{x, y}]}], one colour each, with a legend. */
-export function lineChart(series, { testid = "line-chart", title, attrs = {} } = {}) {
+/**
+ * Lines by step: series = [{name, points: [{x, y}]}], one colour each, with a legend.
+ * xLabel names the x axis ("step"), xFormat writes its ticks, yFormat those of y; yMin pulls
+ * the y axis down to it, xPad widens a single x value; dots: false draws lines alone.
+ */
+export function lineChart(
+  series,
+  {
+    testid = "line-chart",
+    title,
+    attrs = {},
+    xLabel = "step",
+    xFormat = formatNumber,
+    yFormat = formatNumber,
+    yMin,
+    xPad = 1,
+    dots = true,
+  } = {},
+) {
   const width = 560;
   const height = 240;
   const pad = { left: 56, right: 16, top: 12, bottom: 32 };
@@ -52,7 +69,8 @@ export function lineChart(series, { testid = "line-chart", title, attrs = {} } =
   }
   let [x0, x1] = extent(points.map((p) => p.x));
   let [y0, y1] = extent(points.map((p) => p.y));
-  if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
+  if (yMin !== undefined) y0 = Math.min(y0, yMin);
+  if (x0 === x1) [x0, x1] = [x0 - xPad, x1 + xPad];
   if (y0 === y1) [y0, y1] = [y0 - Math.abs(y0 || 1) * 0.1, y1 + Math.abs(y1 || 1) * 0.1];
   const X = (v) => pad.left + ((v - x0) / (x1 - x0)) * (width - pad.left - pad.right);
   const Y = (v) => height - pad.bottom - ((v - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);
@@ -62,12 +80,12 @@ export function lineChart(series, { testid = "line-chart", title, attrs = {} } =
     s("line", { x1: pad.left, y1: pad.top, x2: pad.left, y2: height - pad.bottom, class: "axis" }),
   );
   for (const v of [y0, (y0 + y1) / 2, y1]) {
-    svg.append(s("text", { x: pad.left - 6, y: Y(v) + 4, "text-anchor": "end", class: "tick" }, formatNumber(v)));
+    svg.append(s("text", { x: pad.left - 6, y: Y(v) + 4, "text-anchor": "end", class: "tick" }, yFormat(v)));
   }
   for (const v of [x0, x1]) {
-    svg.append(s("text", { x: X(v), y: height - pad.bottom + 16, "text-anchor": "middle", class: "tick" }, formatNumber(v)));
+    svg.append(s("text", { x: X(v), y: height - pad.bottom + 16, "text-anchor": "middle", class: "tick" }, xFormat(v)));
   }
-  svg.append(s("text", { x: (width + pad.left) / 2, y: height - 4, "text-anchor": "middle", class: "tick" }, "step"));
+  svg.append(s("text", { x: (width + pad.left) / 2, y: height - 4, "text-anchor": "middle", class: "tick" }, xLabel));
   series.forEach((one, i) => {
     const pts = one.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
     const g = s("g", { class: "series", "data-series": one.name }, s("title", {}, one.name));
@@ -81,8 +99,8 @@ export function lineChart(series, { testid = "line-chart", title, attrs = {} } =
         }),
       );
     }
-    for (const p of pts) {
-      g.append(s("circle", { cx: X(p.x), cy: Y(p.y), r: 3, fill: colour(i) }, s("title", {}, `${one.name} step ${p.x}: ${p.y}`)));
+    for (const p of dots || pts.length === 1 ? pts : []) {
+      g.append(s("circle", { cx: X(p.x), cy: Y(p.y), r: 3, fill: colour(i) }, s("title", {}, `${one.name} ${xLabel} ${xFormat(p.x)}: ${yFormat(p.y)}`)));
     }
     svg.append(g);
   });

@@ -1,6 +1,6 @@
 // The catalog browser: catalogs -> schemas -> tables, views, models and endpoints -> one object.
 
-import { api, endpoints, quoteName, records, seg, sql } from "../api.js";
+import { api, endpoints, op, quoteName, records, seg, sql } from "../api.js";
 import {
   asyncSection,
   breadcrumbs,
@@ -16,6 +16,7 @@ import {
   show,
 } from "../dom.js";
 import { grantsSection } from "./grants.js";
+import { runHref } from "./run.js";
 
 const at = (kind, name) => `#/${kind}/${encodeURIComponent(name)}`;
 
@@ -265,6 +266,21 @@ function modelBody(fullName, model, where, params) {
       ]),
     ),
     asyncSection(
+      "Tags",
+      () => op("registry", "getRegisteredModel", { name: fullName }),
+      (registered) => [
+        registered.description ? h("p", { class: "comment", testid: "model-description" }, registered.description) : null,
+        dataTable(
+          [
+            { label: "Key", cell: ([k]) => h("code", {}, k) },
+            { label: "Value", cell: ([, v]) => h("span", { class: "wrap" }, show(v)) },
+          ],
+          Object.entries(registered.tags ?? {}).sort(([a], [b]) => a.localeCompare(b)),
+          { testid: "model-tags", empty: "No tags.", rowAttrs: ([k]) => ({ "data-key": k }) },
+        ),
+      ],
+    ),
+    asyncSection(
       "Versions",
       () => sql(`SELECT * FROM system.information_schema.model_versions ${where} ORDER BY version DESC`, { parameters: params }),
       (result) =>
@@ -275,7 +291,8 @@ function modelBody(fullName, model, where, params) {
             { label: "Status", cell: (v) => show(v.status) },
             {
               label: "Run",
-              cell: (v) => (v.run_id ? h("code", { title: v.run_id }, v.run_id.slice(0, 8)) : ""),
+              cell: (v) =>
+                v.run_id ? link(runHref(v.run_id), h("code", {}, v.run_id.slice(0, 8)), { title: v.run_id, testid: "version-run" }) : "",
             },
             { label: "Source", cell: (v) => h("span", { class: "wrap" }, show(v.source)) },
             { label: "Created", cell: (v) => `${show(v.created_at)} by ${show(v.created_by)}` },
@@ -308,95 +325,4 @@ function modelBody(fullName, model, where, params) {
     ),
     grantsSection("model", fullName),
   ];
-}
-
-// -- a serving endpoint --------------------------------------------------------------------
-
-export function endpointPage(fullName) {
-  const page = h("div", { class: "page" }, nameCrumbs(fullName), loading(`Loading ${fullName}`));
-  api(`/api/2.0/serving-endpoints/${seg(fullName)}`).then(
-    (endpoint) => replace(page, nameCrumbs(fullName), endpointBody(fullName, endpoint)),
-    (err) => replace(page, nameCrumbs(fullName), h("h1", {}, fullName), errorBox(err)),
-  );
-  return page;
-}
-
-function endpointBody(fullName, endpoint) {
-  const config = endpoint.config ?? endpoint.pending_config ?? {};
-  const entities = config.served_entities ?? config.served_models ?? [];
-  const routes = config.traffic_config?.routes ?? entities.map((e) => ({ served_model_name: e.name, traffic_percentage: e.traffic_percentage }));
-  const ready = endpoint.state?.ready ?? "UNKNOWN";
-  return [
-    h(
-      "div",
-      { class: "title-row" },
-      h("h1", {}, h("span", { class: "kind" }, "endpoint"), fullName),
-      h("div", { class: "actions" }, link(at("lineage", fullName), "Lineage", { class: "button", testid: "lineage-link" })),
-    ),
-    h(
-      "section",
-      { class: "card" },
-      h("h2", {}, "State"),
-      properties(
-        [
-          ["Ready", h("span", { class: `state state-${String(ready).toLowerCase()}`, testid: "endpoint-state" }, ready)],
-          ["Config update", show(endpoint.state?.config_update)],
-          ["Config version", show(config.config_version)],
-          ["Owner", show(endpoint.owner ?? endpoint.creator)],
-          ["Your permission", show(endpoint.permission_level)],
-        ],
-      ),
-    ),
-    h("section", { class: "card" }, h("h2", {}, "Traffic split"), trafficBar(routes)),
-    h(
-      "section",
-      { class: "card" },
-      h("h2", {}, "Served entities"),
-      dataTable(
-        [
-          { label: "Name", cell: (e) => e.name },
-          { label: "Model", cell: (e) => link(at("model", e.entity_name ?? e.model_name), e.entity_name ?? e.model_name) },
-          { label: "Version", cell: (e) => `v${e.entity_version ?? e.model_version}` },
-          { label: "Traffic", cell: (e) => `${e.traffic_percentage ?? "?"}%`, class: "num" },
-          { label: "State", cell: (e) => show(e.state?.deployment) },
-          { label: "Size", cell: (e) => [e.workload_size, e.workload_type].filter(Boolean).join(" / ") },
-        ],
-        entities,
-        { testid: "endpoint-entities", empty: "No served entities." },
-      ),
-    ),
-    config.auto_capture_config
-      ? h(
-          "section",
-          { class: "card" },
-          h("h2", {}, "Inference tables"),
-          properties(Object.entries(config.auto_capture_config).map(([k, v]) => [k, show(v)])),
-        )
-      : null,
-    grantsSection("endpoint", fullName),
-  ];
-}
-
-function trafficBar(routes) {
-  const colours = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#be185d"];
-  if (!routes.length) return h("p", { class: "empty" }, "No traffic routes.");
-  return h(
-    "div",
-    { testid: "traffic" },
-    h(
-      "div",
-      { class: "traffic-bar", role: "img", "aria-label": "traffic split" },
-      routes.map((r, i) =>
-        h(
-          "span",
-          {
-            class: "traffic-part",
-            style: `width:${Math.max(0, Number(r.traffic_percentage) || 0)}%;background:${colours[i % colours.length]}`,
-            title: `${r.served_model_name}: ${r.traffic_percentage}%`,
-          },
-          `${r.served_model_name} ${r.traffic_percentage}%`,
-        ),
-      ),
-    ),
-  );
 }

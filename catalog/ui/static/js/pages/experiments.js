@@ -3,8 +3,8 @@
 import { op } from "../api.js";
 import { asyncSection, breadcrumbs, dataTable, errorBox, formatTime, h, link, loading, replace, show } from "../dom.js";
 import { lineChart } from "../charts.js";
-
-const runName = (run) => run.info.run_name || run.info.run_id.slice(0, 8);
+import { parallelCoordinates } from "../parallel.js";
+import { runHref, runName } from "./run.js";
 
 export function experimentsPage() {
   return h(
@@ -32,10 +32,13 @@ export function experimentsPage() {
 }
 
 // The runs table's state survives re-renders of the same experiment (sort, filter, selection).
-const state = { experiment: null, filter: "", sort: null, selected: new Set() };
+// axes: the chosen parallel-coordinates axes (null: the default), colour: its colour metric.
+const state = { experiment: null, filter: "", sort: null, selected: new Set(), axes: null, colour: null };
 
 export function experimentPage(id) {
-  if (state.experiment !== id) Object.assign(state, { experiment: id, filter: "", sort: null, selected: new Set() });
+  if (state.experiment !== id) {
+    Object.assign(state, { experiment: id, filter: "", sort: null, selected: new Set(), axes: null, colour: null });
+  }
   const crumbs = breadcrumbs([["Experiments", "#/experiments"], [`experiment ${id}`]]);
   const title = h("h1", {}, h("span", { class: "kind" }, "experiment"), `experiment ${id}`);
   const about = h("div", {});
@@ -59,9 +62,11 @@ export function experimentPage(id) {
   const runsBox = h("div", { class: "section-body" });
   const compare = h("button", { type: "button", testid: "compare-button", disabled: true }, "Compare");
   const count = h("span", { class: "hint", testid: "selected-count" });
+  const parallelBox = h("div", { class: "section-body" }, loading());
   const syncCompare = () => {
     compare.disabled = state.selected.size < 2;
     count.textContent = `${state.selected.size} selected`;
+    replace(parallelBox, parallelSection(runs, () => syncCompare()));
   };
   compare.addEventListener("click", () => {
     location.hash = `#/compare/${[...state.selected].map(encodeURIComponent).join(",")}`;
@@ -80,6 +85,7 @@ export function experimentPage(id) {
       for (const chosen of [...state.selected]) if (!ids.has(chosen)) state.selected.delete(chosen);
       renderRuns();
     } catch (err) {
+      runs = [];
       replace(runsBox, errorBox(err));
     }
     syncCompare();
@@ -96,7 +102,6 @@ export function experimentPage(id) {
     search();
   });
   search();
-  syncCompare();
   return h(
     "div",
     { class: "page" },
@@ -104,14 +109,72 @@ export function experimentPage(id) {
     title,
     about,
     h("section", { class: "card" }, form, h("div", { class: "toolbar" }, compare, count), runsBox),
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, "Parallel coordinates"),
+      h("p", { class: "note" }, "The selected runs, or every run shown when none is selected."),
+      parallelBox,
+    ),
   );
+}
+
+const keysOf = (runs, part) => [...new Set(runs.flatMap((r) => Object.keys(r.data?.[part] ?? {})))].sort();
+
+function parallelSection(runs, rerender) {
+  if (!runs.length) return h("p", { class: "empty" }, "No runs to draw.");
+  const chosenRuns = state.selected.size ? runs.filter((r) => state.selected.has(r.info.run_id)) : runs;
+  const all = [
+    ...keysOf(runs, "params").map((k) => ({ key: `params.${k}`, label: k, group: "param", value: (r) => r.data?.params?.[k] })),
+    ...keysOf(runs, "metrics").map((k) => ({ key: `metrics.${k}`, label: k, group: "metric", value: (r) => r.data?.metrics?.[k] })),
+  ];
+  const chosen = state.axes ?? new Set(all.slice(0, 8).map((a) => a.key));
+  const axes = all.filter((a) => chosen.has(a.key));
+  const metrics = all.filter((a) => a.group === "metric");
+  const colourKey = state.colour ?? metrics[0]?.key ?? "";
+  const pickers = all.map((a) => {
+    const box = h("input", { type: "checkbox", checked: chosen.has(a.key), "data-axis": a.key, testid: "pc-axis" });
+    box.addEventListener("change", () => {
+      const next = new Set(chosen);
+      if (box.checked) next.add(a.key);
+      else next.delete(a.key);
+      state.axes = next;
+      rerender();
+    });
+    return h("label", { class: "check" }, box, " ", h("span", { class: `group group-${a.group}` }, a.group), ` ${a.label}`);
+  });
+  const colour = h(
+    "select",
+    { id: "pc-colour", testid: "pc-colour" },
+    h("option", { value: "" }, "none"),
+    metrics.map((m) => h("option", { value: m.key, selected: m.key === colourKey }, m.label)),
+  );
+  colour.value = colourKey;
+  colour.addEventListener("change", () => {
+    state.colour = colour.value;
+    rerender();
+  });
+  return [
+    h("fieldset", { class: "modes pc-axes" }, h("legend", {}, "Axes"), pickers),
+    h("div", { class: "toolbar" }, h("label", { for: "pc-colour" }, "Colour by"), colour),
+    parallelCoordinates(
+      chosenRuns.map((r) => ({ id: r.info.run_id, name: runName(r), data: r.data })),
+      axes,
+      { colourBy: metrics.find((m) => m.key === colourKey) ?? null, scaleItems: runs.map((r) => ({ data: r.data })) },
+    ),
+  ];
 }
 
 function runsTable(runs, onSelect, rerender) {
   const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.data?.metrics ?? {})))].sort();
   const paramKeys = [...new Set(runs.flatMap((r) => Object.keys(r.data?.params ?? {})))].sort();
   const columns = [
-    { key: "name", label: "Run", value: (r) => runName(r), cell: (r) => h("span", { title: r.info.run_id }, runName(r)) },
+    {
+      key: "name",
+      label: "Run",
+      value: (r) => runName(r),
+      cell: (r) => link(runHref(r.info.run_id), runName(r), { title: r.info.run_id, testid: "run-link" }),
+    },
     { key: "status", label: "Status", value: (r) => r.info.status, cell: (r) => h("span", { class: `state state-${String(r.info.status).toLowerCase()}` }, r.info.status) },
     { key: "user", label: "User", value: (r) => r.info.user_id, cell: (r) => show(r.info.user_id) },
     { key: "start", label: "Started", value: (r) => r.info.start_time, cell: (r) => formatTime(r.info.start_time) },
@@ -286,7 +349,7 @@ function compareBody(runs) {
       h("h2", {}, "Runs"),
       dataTable(
         [
-          { label: "Run", cell: (r) => runName(r) },
+          { label: "Run", cell: (r) => link(runHref(r.info.run_id), runName(r)) },
           { label: "ID", cell: (r) => h("code", {}, r.info.run_id) },
           { label: "Status", cell: (r) => r.info.status },
           { label: "User", cell: (r) => show(r.info.user_id) },

@@ -60,6 +60,17 @@ export function catalogPage(name) {
   );
 }
 
+// The information schema says which are views, and which tables have a primary key (feature tables).
+const TABLES_OF_SCHEMA = `SELECT t.table_name, t.table_type,
+       EXISTS (SELECT 1 FROM system.information_schema.table_constraints k
+               WHERE k.table_catalog = t.table_catalog AND k.table_schema = t.table_schema
+                 AND k.table_name = t.table_name) AS feature_table
+FROM system.information_schema.tables t
+WHERE t.table_catalog = :c AND t.table_schema = :s
+ORDER BY t.table_name`;
+
+const kindOf = (t) => (t.table_type === "VIEW" ? "view" : t.feature_table ? "feature table" : "table");
+
 export function schemaPage(fullName) {
   const [c, sch] = fullName.split(".");
   const prefix = `${fullName}.`;
@@ -73,15 +84,17 @@ export function schemaPage(fullName) {
       { class: "grid" },
       asyncSection(
         "Tables and views",
-        () => api(`/api/v1/tables?catalog_name=${seg(c)}&schema_name=${seg(sch)}`),
-        ({ tables }) =>
-          list(
-            tables.map((t) => `${prefix}${t.tableName}`),
+        () => sql(TABLES_OF_SCHEMA, { parameters: { c, s: sch } }),
+        (result) => {
+          const kinds = new Map(records(result).map((t) => [`${prefix}${t.table_name}`, kindOf(t)]));
+          return list(
+            [...kinds.keys()],
             (t) => at("table", t),
             "table-list",
             "No tables or views you may see.",
-            (t) => t.slice(prefix.length),
-          ),
+            (t) => h("span", {}, t.slice(prefix.length), " ", h("span", { class: "kind" }, kinds.get(t))),
+          );
+        },
       ),
       asyncSection(
         "Models",

@@ -263,17 +263,27 @@ def test_lineage_graph_shows_both_directions_and_clicks_through(page, server, to
     graph = page.get_by_test_id("lineage-graph")
     expect(graph).to_be_visible()
     nodes = graph.get_by_test_id("lineage-node")
-    expect(nodes).to_have_count(3)
+    expect(nodes).to_have_count(5)  # the table it came from, itself, and run -> version -> model
     upstream = graph.locator('[data-name="main.ml.customers"]')
     root = graph.locator('[data-name="main.ml.churn_features"]')
+    run = graph.locator('[data-type="RUN"]')
+    version = graph.locator('[data-name="main.ml.churn_model/1"]')
     model = graph.locator('[data-name="main.ml.churn_model"]')
     assert upstream.get_attribute("data-layer") == "-1"
     assert root.get_attribute("data-layer") == "0"
-    assert model.get_attribute("data-type") == "MODEL"
+    assert (run.get_attribute("data-layer"), version.get_attribute("data-layer")) == ("1", "2")
+    assert version.get_attribute("data-type") == "MODEL_VERSION"
+    assert model.get_attribute("data-type") == "MODEL" and model.get_attribute("data-layer") == "3"
     # upstream is drawn to the left of the root, downstream to the right
-    assert upstream.bounding_box()["x"] < root.bounding_box()["x"] < model.bounding_box()["x"]
-    expect(graph.locator("path.edge")).to_have_count(2)
+    boxes = [n.bounding_box()["x"] for n in (upstream, root, run, version, model)]
+    assert boxes == sorted(boxes) and len(set(boxes)) == 5
+    expect(graph.locator("path.edge")).to_have_count(4)
     screenshot(page, "lineage.png")
+
+    run.click()  # a run opens its page
+    expect(page.get_by_test_id("run-params")).to_be_visible()
+    assert "#/run/" in page.url
+    page.go_back()
 
     upstream.click()
     expect(page.get_by_test_id("table-columns")).to_contain_text("customer_id")
@@ -283,7 +293,7 @@ def test_lineage_graph_shows_both_directions_and_clicks_through(page, server, to
     page.get_by_test_id("lineage-mode-centre").check()
     page.get_by_test_id("lineage-graph").locator('[data-name="main.ml.churn_features"]').click()
     assert page.url.endswith("#/lineage/main.ml.churn_features")
-    expect(page.get_by_test_id("lineage-graph").get_by_test_id("lineage-node")).to_have_count(3)
+    expect(page.get_by_test_id("lineage-graph").get_by_test_id("lineage-node")).to_have_count(5)
 
 
 def test_compare_two_runs(page, server, tokens, ids):
@@ -549,3 +559,33 @@ def test_a_narrow_window_keeps_the_pages_usable(browser, server, tokens, ids):
         fits(("runs-table", "parallel-coordinates"))
     finally:
         context.close()
+
+
+def test_runs_in_the_lineage_graph_follow_the_experiment_permissions(server, tokens):
+    """carol may read the tables and see the model, but not the experiment: the graph keeps the
+    plain table -> model link for her, without the run (or its name) in between."""
+    import requests
+
+    grants = (
+        "GRANT USE CATALOG ON CATALOG main TO carol",
+        "GRANT USE SCHEMA, SELECT ON SCHEMA main.ml TO carol",
+        "GRANT EXECUTE ON MODEL main.ml.churn_model TO carol",
+    )
+    with catalog.connect(server.home, user="admin") as admin:
+        for grant in grants:
+            admin.sql(grant)
+        try:
+            asked = f"{server.url}/api/v1/lineage/main.ml.churn_features?direction=downstream&plain=true&versions=true"
+            seen = {}
+            for user in ("alice", "carol"):
+                answer = requests.get(asked, headers={"Authorization": f"Bearer {tokens[user]}"}, timeout=30)
+                assert answer.status_code == 200, answer.text
+                body = answer.json()
+                seen[user] = ({n["type"] for n in body["nodes"]}, {(e["source"], e["target"]) for e in body["edges"]})
+        finally:
+            for grant in grants:
+                admin.sql(grant.replace("GRANT", "REVOKE").replace(" TO ", " FROM "))
+    assert seen["alice"][0] == {"TABLE", "RUN", "MODEL_VERSION", "MODEL"}
+    assert ("main.ml.churn_features", "main.ml.churn_model") not in seen["alice"][1]  # the chain replaces it
+    assert seen["carol"][0] == {"TABLE", "MODEL"}
+    assert seen["carol"][1] == {("main.ml.churn_features", "main.ml.churn_model")}

@@ -11,29 +11,31 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from catalog import wire
+from catalog.lineage import provenance
 from catalog.server.routes.common import Caller, json_response, raw_body, records
 
 router = APIRouter(prefix="/api/v1", tags=["lineage"])
 
 
-@router.get("/lineage/{name}", summary="The lineage graph upstream or downstream of an object")
+@router.get(
+    "/lineage/{name}",
+    summary="The lineage graph upstream or downstream of an object (plain=true: JSON records; "
+    "versions=true: with the model versions and runs between tables and models)",
+)
 def lineage_graph(
     name: str,
     cat: Caller,
     direction: Literal["upstream", "downstream"] = "upstream",
     depth: Annotated[int | None, Query(ge=1, le=1000)] = None,
     plain: bool = False,
+    versions: bool = False,
 ) -> Response:
     graph = cat.lineage.upstream(name, depth) if direction == "upstream" else cat.lineage.downstream(name, depth)
     if plain:  # for browsers: nodes and edges as plain JSON records
-        return json_response(
-            {
-                "root": graph.root,
-                "direction": direction,
-                "nodes": records(graph.nodes_table),
-                "edges": records(graph.edges_table),
-            }
-        )
+        nodes, edges = records(graph.nodes_table), records(graph.edges_table)
+        if versions:
+            nodes, edges = provenance.expand(cat, graph.root, direction, nodes, edges)
+        return json_response({"root": graph.root, "direction": direction, "nodes": nodes, "edges": edges})
     return json_response(graph)
 
 

@@ -4,7 +4,9 @@ import { api, seg } from "../api.js";
 import { errorBox, formatTime, h, loading, nameCrumbs, replace, s } from "../dom.js";
 
 const PAGES = { TABLE: "table", VIEW: "table", MODEL: "model", ENDPOINT: "endpoint" };
-const TYPES = ["TABLE", "VIEW", "MODEL", "ENDPOINT", "PATH", "MASKED"];
+// Runs and model versions come with versions=true: the chain table -> run -> version -> model.
+const TYPES = ["TABLE", "VIEW", "RUN", "MODEL_VERSION", "MODEL", "ENDPOINT", "PATH", "MASKED"];
+const words = (type) => type.toLowerCase().replace("_", " ");
 
 let clickMode = "open"; // "open": a click opens the node's page; "centre": recentres the graph
 
@@ -41,7 +43,7 @@ export function lineagePage(name) {
     h("div", { class: "lineage-tools" }, legend(), modes),
     h("section", { class: "card" }, graph),
   );
-  const fetchDirection = (direction) => api(`/api/v1/lineage/${seg(name)}?direction=${direction}&plain=true`);
+  const fetchDirection = (direction) => api(`/api/v1/lineage/${seg(name)}?direction=${direction}&plain=true&versions=true`);
   Promise.all([fetchDirection("upstream"), fetchDirection("downstream")]).then(
     ([up, down]) => replace(graph, draw(name, up, down)),
     (err) => replace(graph, errorBox(err)),
@@ -57,7 +59,7 @@ function legend() {
   return h(
     "ul",
     { class: "legend", testid: "lineage-legend" },
-    TYPES.map((t) => h("li", {}, h("span", { class: `swatch node-${t.toLowerCase()}` }), t.toLowerCase())),
+    TYPES.map((t) => h("li", {}, h("span", { class: `swatch node-${t.toLowerCase()}` }), words(t))),
   );
 }
 
@@ -140,7 +142,8 @@ function draw(rootName, up, down) {
     const { x, y } = pos.get(n.name);
     const type = nodeType(n);
     const target = nodeTarget(n);
-    const label = n.name.length > 26 ? `…${n.name.slice(-25)}` : n.name;
+    const shown = type === "RUN" && n.label ? `run ${n.label}` : n.name;
+    const label = shown.length > 26 ? `…${shown.slice(-25)}` : shown;
     const g = s(
       "g",
       {
@@ -152,16 +155,18 @@ function draw(rootName, up, down) {
         "data-layer": n.layer,
         tabindex: target || type !== "MASKED" ? 0 : null,
         role: "link",
-        "aria-label": `${type.toLowerCase()} ${n.name}`,
+        "aria-label": `${words(type)} ${shown}`,
       },
-      s("title", {}, `${type.toLowerCase()} ${n.name}${n.masked ? " (you may not see it)" : ""}`),
+      s("title", {}, `${words(type)} ${shown}${n.masked ? " (you may not see it)" : ""}`),
       s("rect", { width: nodeW, height: nodeH, rx: 6 }),
-      s("text", { x: 10, y: 16, class: "node-type" }, type.toLowerCase()),
+      s("text", { x: 10, y: 16, class: "node-type" }, words(type)),
       s("text", { x: 10, y: 32, class: "node-name" }, label),
     );
     const go = () => {
       if (type === "MASKED") return;
-      if (clickMode === "centre" || !target) location.hash = `#/lineage/${encodeURIComponent(n.name)}`;
+      // runs and versions have no lineage of their own to centre on: they open their page
+      const centre = clickMode === "centre" && type !== "RUN" && type !== "MODEL_VERSION";
+      if (centre || !target) location.hash = `#/lineage/${encodeURIComponent(n.name)}`;
       else location.hash = target;
     };
     g.addEventListener("click", go);
@@ -183,7 +188,10 @@ function draw(rootName, up, down) {
 }
 
 function nodeTarget(node) {
-  const kind = PAGES[nodeType(node)];
+  const type = nodeType(node);
+  if (type === "RUN") return `#/run/${encodeURIComponent(node.run_id)}`;
+  if (type === "MODEL_VERSION") return `#/model/${encodeURIComponent(node.model)}`;
+  const kind = PAGES[type];
   return kind ? `#/${kind}/${encodeURIComponent(node.name)}` : null;
 }
 

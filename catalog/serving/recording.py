@@ -24,7 +24,7 @@ from catalog.lineage.capture import SOURCE_ATTR
 from catalog.store.database import transaction
 
 if TYPE_CHECKING:
-    from catalog.engine import Engine
+    from catalog.engine import Engine, Session
     from catalog.serving.runtime import Caller
     from catalog.serving.store import RequestRow
 
@@ -41,7 +41,7 @@ class PayloadRow:
     values: Mapping[str, Any]
 
 
-def owner_session(engine: Engine, endpoint_id: str):
+def owner_session(engine: Engine, endpoint_id: str) -> Session:
     """A session as the endpoint's current owner."""
     from catalog.engine import Session
     from catalog.errors import NotFound

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import logging
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ import pandas as pd
 
 from catalog.errors import InvalidRequest
 from catalog.serving.inputs import to_predictions
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -183,8 +186,10 @@ class Batcher:
                 self.batches += 1
                 try:
                     parts = await self._in_thread(self._score_together, batch)
-                except Exception:
-                    # One bad request must not fail its neighbours: each is scored alone for its own answer.
+                except Exception as failure:
+                    # One bad request must not fail its neighbours: each is scored alone below,
+                    # and a request that fails again gets its own error.
+                    logger.debug("a batch of %d requests failed (%r); scoring them one by one", len(batch), failure)
                     self.fallbacks += 1
                 else:
                     for request, part in zip(batch, parts, strict=True):

@@ -179,8 +179,10 @@ class BackgroundWriter(Generic[T]):
             time.sleep(self._retry_delay_s)
             try:
                 self._sink(list(batch))
-            except Exception:
-                logger.exception("%s: sink failed twice; dropping a batch of %d items", self.name, len(batch))
+            except Exception as again:  # logged with its traceback and counted: the writer must go on
+                logger.exception(
+                    "%s: sink failed twice (%r); dropping a batch of %d items", self.name, again, len(batch)
+                )
                 with self._cond:
                     self.failed_batches += 1
                 return

@@ -6,6 +6,7 @@ for Databricks run here. Each row also keeps the authorization decisions behind 
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +69,42 @@ class AuditLog:
             self._appender = None  # a failed row must not ride along with the next one
             raise
         return event_id
+
+
+def journal_entry(workspace_id: str, event: AuditEvent) -> tuple[tuple[Any, ...], str]:
+    """The event's row, and the same row as one line of JSON for the audit journal."""
+    _, row = _row(workspace_id, event)
+    stamp = row[1].isoformat()
+    return row, json.dumps([row[0], stamp, *row[3:]], ensure_ascii=True, separators=(",", ":"))
+
+
+def row_of_entry(line: str) -> tuple[Any, ...]:
+    """A journal line back as the row of meta.audit_log it was made from (ValueError if torn)."""
+    values = json.loads(line)
+    if not isinstance(values, list) or len(values) != len(COLUMNS) - 1:
+        raise ValueError(f"not an audit journal entry: {line[:80]!r}")
+    stamp = datetime.fromisoformat(values[1])
+    return (values[0], stamp, stamp.date(), *values[2:])
+
+
+# The columns of meta.audit_log, in order (the journal checks an entry's width against them).
+COLUMNS = (
+    "event_id",
+    "event_time",
+    "event_date",
+    "workspace_id",
+    "source_ip_address",
+    "user_agent",
+    "session_id",
+    "user_identity",
+    "service_name",
+    "action_name",
+    "request_id",
+    "request_params",
+    "response",
+    "audit_level",
+    "decision_reasons",
+)
 
 
 def _row(workspace_id: str, event: AuditEvent) -> tuple[str, tuple[Any, ...]]:

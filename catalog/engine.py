@@ -3,7 +3,9 @@
 One :class:`Engine` per home and process holds the DuckDB database, the current snapshot of the
 metastore, and the lock that serialises writes. A :class:`Session` is one principal's
 connection: every operation runs through :meth:`Session.run`, which opens a transaction, hands a
-:class:`Context` to the service, writes the audit record, and commits or rolls back as one.
+:class:`Context` to the service, and commits or rolls back; the audit record of a call that
+changes something commits with it, that of any other call goes through the audit journal
+(``catalog.audit_journal``), on disk before the call returns.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import duckdb
 from openlineage.client.event_v2 import RunEvent
 
 from catalog import audit
+from catalog.audit_journal import AuditBehind, AuditJournal
 from catalog.authz.authorizer import AccessDenied, Authorizer
 from catalog.errors import CatalogError, InvalidRequest, NotFound
 from catalog.lineage import capture
@@ -59,6 +62,8 @@ class Engine:
             with self.write_lock:
                 migrate(self.db)
                 self.workspace_id = Metastore(self.db).get_info(WORKSPACE_ID_KEY)
+            self.audit_journal = AuditJournal(home, self.db)
+            self.audit_journal.recover()
             self.forwarder = Forwarder.for_home(home)
             if not self.is_new:
                 self.upgrade_system_tables()
@@ -114,6 +119,10 @@ class Engine:
                 callback()
             except Exception:  # closing must go on: the database has to be released
                 logging.getLogger(__name__).warning("closing an engine part failed", exc_info=True)
+        try:
+            self.audit_journal.close()
+        except Exception:  # the rows stay in the journal files; the next opening moves them in
+            logging.getLogger(__name__).warning("moving the audit journal into the audit log failed", exc_info=True)
         if self.forwarder is not None:
             self.forwarder.close()
         self.db.close()
@@ -214,6 +223,24 @@ class Session:
                 "This catalog connection is closed; open a new one with catalog.connect().",
                 error_code="CONNECTION_CLOSED",
             )
+        journal = self.engine.audit_journal
+        audit_mark = journal.recorded  # a read of the audit log sees the rows recorded before now
+        try:
+            return self._run(action_name, work, writes, request_params, result_summary, lineage, audit_mark)
+        except AuditBehind as behind:  # rolled back; once the rows are in, the second run sees them
+            journal.flush(through=behind.through)
+            return self._run(action_name, work, writes, request_params, result_summary, lineage, audit_mark)
+
+    def _run(
+        self,
+        action_name: str,
+        work: Callable[[Context], T],
+        writes: bool,
+        request_params: dict[str, str] | None,
+        result_summary: Callable[[T], str | None] | None,
+        lineage: str | None,
+        audit_mark: int,
+    ) -> T:
         snapshot, authz = self.engine.state()
         lock = self.engine.write_lock if writes else _NO_LOCK
         params = dict(request_params or {})
@@ -223,6 +250,7 @@ class Session:
             ctx = Context(self.principal, snapshot, authz, self.cursor, self.current_catalog, self.current_schema)
             ctx.home = self.engine.home
             ctx.data_generation = self.engine.data_generation
+            ctx.audit_journal, ctx.audit_mark = self.engine.audit_journal, audit_mark
             if lineage is not None:
                 ctx.lineage = self._write_run(lineage, action_name, params)
             events = []
@@ -235,10 +263,20 @@ class Session:
                         params["lineage_run_id"] = ctx.lineage.run_id
                 params.update(self._touched(ctx))
                 summary = result_summary(result) if result_summary else None
-                self._record(ctx, action_name, params, 200, None, summary)
-                self.cursor.execute("COMMIT")
                 if writes:
+                    self._audit_log.record(
+                        self.engine.workspace_id, self._event(ctx, action_name, params, 200, None, summary)
+                    )
+                    self.cursor.execute("COMMIT")
                     self.engine.data_generation += 1
+                else:  # nothing commits with a read: its row goes to the journal
+                    self.cursor.execute("COMMIT")
+                    self.engine.audit_journal.append(
+                        self.engine.workspace_id, self._event(ctx, action_name, params, 200, None, summary)
+                    )
+            except AuditBehind:
+                self._rollback()
+                raise
             except BaseException as exc:
                 self._rollback()
                 error = _as_catalog_error(exc, ctx.physical_names)
@@ -289,38 +327,39 @@ class Session:
     def _touched(self, ctx: Context) -> dict[str, str]:
         return {"full_name_arg": ", ".join(ctx.touched)} if ctx.touched else {}
 
-    def _record(
+    def _event(
         self, ctx: Context, action: str, params: dict[str, str], status: int, error: str | None, result: str | None
-    ) -> None:
-        self._audit_log.record(
-            self.engine.workspace_id,
-            audit.AuditEvent(
-                principal=self.principal,
-                action_name=action,
-                request_params=params,
-                status_code=status,
-                error_message=error,
-                result=result,
-                decisions=ctx.decisions,
-                session_id=self.session_id,
-                source_ip_address=self.source_ip_address,
-                user_agent=self.user_agent,
-            ),
+    ) -> audit.AuditEvent:
+        return audit.AuditEvent(
+            principal=self.principal,
+            action_name=action,
+            request_params=params,
+            status_code=status,
+            error_message=error,
+            result=result,
+            decisions=ctx.decisions,
+            session_id=self.session_id,
+            source_ip_address=self.source_ip_address,
+            user_agent=self.user_agent,
         )
 
     def _record_alone(
         self, ctx: Context, action: str, params: dict[str, str], status: int, error: str
     ) -> list[RunEvent]:
-        """Audit a failure in a transaction of its own, after the work was rolled back; a failed
-        write also gets its START and FAIL lineage events (returned, to forward)."""
-        events: list[RunEvent] = []
+        """Audit a failure after the work was rolled back: through the journal, or, for a failed
+        write with lineage, in a transaction with its START and FAIL lineage events (returned,
+        to forward)."""
+        if ctx.lineage is None:
+            self.engine.audit_journal.append(
+                self.engine.workspace_id, self._event(ctx, action, params, status, error, None)
+            )
+            return []
         with self.engine.write_lock:
             self.cursor.execute("BEGIN")
             try:
-                if ctx.lineage is not None:
-                    events = capture.store_failed(ctx, ctx.lineage, error)
-                    params["lineage_run_id"] = ctx.lineage.run_id
-                self._record(ctx, action, params, status, error, None)
+                events = capture.store_failed(ctx, ctx.lineage, error)
+                params["lineage_run_id"] = ctx.lineage.run_id
+                self._audit_log.record(self.engine.workspace_id, self._event(ctx, action, params, status, error, None))
                 self.cursor.execute("COMMIT")
             except BaseException:
                 self._rollback()

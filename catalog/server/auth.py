@@ -18,7 +18,6 @@ from catalog import audit
 from catalog.engine import Engine, Session
 from catalog.errors import NotFound, Unauthenticated
 from catalog.services import tokens
-from catalog.store.database import transaction
 from catalog.store.tokens import TokenInfo
 
 ANONYMOUS = "anonymous"
@@ -67,9 +66,7 @@ class Authenticator:
             source_ip_address=client_address(request),
             user_agent=request.headers.get("user-agent"),
         )
-        cursor = self.engine.db.cursor()
-        with self.engine.write_lock, closing(cursor), transaction(cursor):
-            audit.record(cursor, self.engine.workspace_id or "", event)
+        self.engine.audit_journal.append(self.engine.workspace_id or "", event)
         return error
 
 

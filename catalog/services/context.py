@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from catalog.audit_journal import AuditBehind, AuditJournal
 from catalog.authz.authorizer import AccessDenied, Authorizer
 from catalog.authz.index import Decision
 from catalog.errors import InvalidRequest, NotFound
@@ -82,6 +83,8 @@ class Context:
     after_commit: list[Callable[[], None]] = field(default_factory=list)  # e.g. removing files
     home: Path | None = None  # the catalog home, where files (artifacts, model versions) live
     data_generation: int = 0  # the engine's count of committed writes when this request began
+    audit_journal: AuditJournal | None = None  # where audit rows of reads wait for the database
+    audit_mark: int = 0  # how many rows the journal had when this request began
     _stale: bool = False
 
     @property
@@ -101,6 +104,12 @@ class Context:
     @property
     def metastore(self) -> Metastore:
         return Metastore(self.cursor)
+
+    def see_audit_log(self) -> None:
+        """Called before a statement reads the audit log: every row journaled before this
+        request began must be in it (the session flushes them and runs the request again)."""
+        if self.audit_journal is not None and not self.audit_journal.caught_up(self.audit_mark):
+            raise AuditBehind(self.audit_mark)
 
     # -- authorization -----------------------------------------------------------------------
     def require(self, action: str | Action, securable: Securable, *, as_principal: str | None = None) -> None:

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp, parse_one
 
+from catalog import audit
 from catalog.names import FullName
 from catalog.resources import resource_dir
 from catalog.securables import GRANTABLE, SYSTEM_CATALOG, Privilege, SecurableType
@@ -71,6 +72,13 @@ def _parsed(name: str) -> exp.Query:
 def query(name: FullName) -> exp.Query:
     """A fresh copy of the system table's query, ready to splice into a statement."""
     return _parsed(str(name)).copy()
+
+
+@cache
+def reads_audit_log(name: FullName) -> bool:
+    """Whether the system table reads the audit log (whose newest rows may still be journaled)."""
+    schema, table = audit.TABLE.split(".")
+    return any(t.db == schema and t.name == table for t in _parsed(str(name)).find_all(exp.Table))
 
 
 def is_system(name: FullName) -> bool:

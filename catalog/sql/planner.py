@@ -85,6 +85,8 @@ def plan(
         result.sources.append(securable)
         alias = aliases[reference.name]
         if securable.is_system:
+            if system_tables.reads_audit_log(securable.full_name):
+                ctx.see_audit_log()
             rewrite.replace_with_subquery(reference.node, system_tables.query(securable.full_name), alias)
             result.uses_system_tables = True
         elif securable.type is SecurableType.VIEW:

@@ -25,12 +25,14 @@ import os
 import threading
 import uuid
 import weakref
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from catalog import audit
+from catalog.store.database import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -197,35 +199,21 @@ def _close_open_journals() -> None:
 def _insert(db: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    cursor = db.cursor()
-    try:
-        cursor.execute("BEGIN")
-        try:
-            appender = cursor.appender(audit.TABLE)
-            for row in rows:
-                appender.append_row(*row)
-            appender.flush()
-            cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
-    finally:
-        cursor.close()
+    with closing(db.cursor()) as cursor, transaction(cursor):
+        appender = cursor.appender(audit.TABLE)
+        for row in rows:
+            appender.append_row(*row)
+        appender.flush()
 
 
 def _missing(db: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The rows whose event ids the audit log does not have yet."""
     ids = [row[0] for row in rows]
-    cursor = db.cursor()
-    try:
-        present = {
-            event_id
-            for (event_id,) in cursor.execute(
-                f"SELECT event_id FROM {audit.TABLE} WHERE event_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
-            ).fetchall()
-        }
-    finally:
-        cursor.close()
+    with closing(db.cursor()) as cursor:
+        found = cursor.execute(
+            f"SELECT event_id FROM {audit.TABLE} WHERE event_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+        ).fetchall()
+    present = {event_id for (event_id,) in found}
     return [row for row in rows if row[0] not in present]
 
 

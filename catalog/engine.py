@@ -254,7 +254,7 @@ class Session:
             if lineage is not None:
                 ctx.lineage = self._write_run(lineage, action_name, params)
             events = []
-            self.cursor.execute("BEGIN")
+            self.cursor.begin()
             try:
                 result = work(ctx)
                 if ctx.lineage is not None:
@@ -267,10 +267,10 @@ class Session:
                     self._audit_log.record(
                         self.engine.workspace_id, self._event(ctx, action_name, params, 200, None, summary)
                     )
-                    self.cursor.execute("COMMIT")
+                    self.cursor.commit()
                     self.engine.data_generation += 1
                 else:  # nothing commits with a read: its row goes to the journal
-                    self.cursor.execute("COMMIT")
+                    self.cursor.commit()
                     self.engine.audit_journal.append(
                         self.engine.workspace_id, self._event(ctx, action_name, params, 200, None, summary)
                     )
@@ -322,7 +322,7 @@ class Session:
     def _rollback(self) -> None:
         # A failed COMMIT leaves no transaction to roll back.
         with suppress(duckdb.TransactionException):
-            self.cursor.execute("ROLLBACK")
+            self.cursor.rollback()
 
     def _touched(self, ctx: Context) -> dict[str, str]:
         return {"full_name_arg": ", ".join(ctx.touched)} if ctx.touched else {}
@@ -355,12 +355,12 @@ class Session:
             )
             return []
         with self.engine.write_lock:
-            self.cursor.execute("BEGIN")
+            self.cursor.begin()
             try:
                 events = capture.store_failed(ctx, ctx.lineage, error)
                 params["lineage_run_id"] = ctx.lineage.run_id
                 self._audit_log.record(self.engine.workspace_id, self._event(ctx, action, params, status, error, None))
-                self.cursor.execute("COMMIT")
+                self.cursor.commit()
             except BaseException:
                 self._rollback()
                 raise

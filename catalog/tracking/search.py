@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.errors import InvalidRequest
+from catalog.store.database import execute_parsed
 
 MAX_RESULTS = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
 
@@ -160,7 +161,7 @@ class CompiledSearch:
 
     def run(self, cursor: Any) -> SearchPage:
         """Execute on a DuckDB connection or cursor."""
-        rows = cursor.execute(self.sql, self.params).fetchall()
+        rows = execute_parsed(cursor, self.sql, self.params).fetchall()
         return SearchPage([row[0] for row in rows], rows, self.next_page_token(len(rows)))
 
 

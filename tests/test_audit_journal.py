@@ -269,3 +269,12 @@ def test_reads_from_many_threads_each_leave_exactly_one_row(home, monkeypatch):
             "WHERE action_name = 'readTable'"
         )
         assert (rows["n"][0], rows["ids"][0]) == (100, 100)
+
+
+def test_the_journal_row_layout_is_the_audit_tables(home):
+    with catalog.connect(home, user="admin") as cat:
+        columns = cat.session.engine.db.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'meta' AND table_name = 'audit_log' ORDER BY ordinal_position"
+        ).fetchall()
+    assert tuple(name for (name,) in columns) == audit.COLUMNS

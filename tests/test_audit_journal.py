@@ -278,3 +278,19 @@ def test_the_journal_row_layout_is_the_audit_tables(home):
             "WHERE table_schema = 'meta' AND table_name = 'audit_log' ORDER BY ordinal_position"
         ).fetchall()
     assert tuple(name for (name,) in columns) == audit.COLUMNS
+
+
+def test_a_write_that_reads_the_audit_log_copies_the_journaled_rows_too(home, slow_mover):
+    with catalog.connect(home, user="admin") as cat:
+        make_table(cat, "t")
+        cat.read_table("main.default.t")
+        cat.sql(
+            "CREATE TABLE main.default.reads AS "
+            "SELECT event_id FROM system.access.audit WHERE action_name = 'readTable'"
+        )
+        assert len(cat.read_table("main.default.reads")) == 1
+        upstream = cat.sql(
+            "SELECT source_table_full_name FROM system.access.table_lineage "
+            "WHERE target_table_full_name = 'main.default.reads'"
+        )
+        assert list(upstream["source_table_full_name"]) == ["system.access.audit"]

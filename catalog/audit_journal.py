@@ -83,10 +83,14 @@ class AuditJournal:
             if self._segment is None:
                 self._segment = self._open_segment()
             fd = self._segment[1]
-            written = os.write(fd, data)
-            if written != len(data):  # only a full disk or a file size limit does this
-                raise OSError(f"audit journal {self._segment[0]}: wrote {written} of {len(data)} bytes")
-            _sync(fd)
+            try:
+                _write_all(fd, data)
+                _sync(fd)
+            except OSError:
+                # The segment may end in part of a line now: the next row goes to a new one, so
+                # that a later line is never glued to the torn one (recovery skips only that).
+                self._seal(broken=True)
+                raise
             self._rows.append(row)
             self._recorded += 1
         self._start_mover()
@@ -158,9 +162,10 @@ class AuditJournal:
         _sync_directory(self.directory)  # the new file's name must survive a crash too
         return path, fd
 
-    def _seal(self) -> None:
-        """Close the open segment (under the lock); its rows wait in ``_sealed`` for the database."""
-        if self._segment is None or not self._rows:
+    def _seal(self, *, broken: bool = False) -> None:
+        """Close the open segment (under the lock); its rows wait in ``_sealed`` for the database.
+        An empty segment stays open for the next row, unless a failed write ``broke`` it."""
+        if self._segment is None or not (self._rows or broken):
             return
         path, fd = self._segment
         os.close(fd)
@@ -227,6 +232,14 @@ def _read_segment(path: Path) -> list[tuple[Any, ...]]:
         except ValueError:  # a write cut short by a crash: its call never returned
             logger.warning("audit journal %s: line %d is incomplete and was skipped", path, number)
     return rows
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte; a short write (a full disk, a file size limit) is followed by another,
+    which raises the system's error (ENOSPC, EFBIG) for the caller."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _sync(fd: int) -> None:

@@ -294,3 +294,40 @@ def test_a_write_that_reads_the_audit_log_copies_the_journaled_rows_too(home, sl
             "WHERE target_table_full_name = 'main.default.reads'"
         )
         assert list(upstream["source_table_full_name"]) == ["system.access.audit"]
+
+
+DISK_FULL_THEN_KILLED = textwrap.dedent(
+    """
+    import os, resource, signal, sys
+    import catalog
+    from catalog import audit_journal
+
+    audit_journal.MOVE_INTERVAL_S = 3600.0
+    cat = catalog.connect(sys.argv[1], user="admin")
+    cat.sql("CREATE CATALOG main")
+    cat.sql("CREATE TABLE main.default.t AS SELECT 1 AS x")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, resource.RLIM_INFINITY))
+    try:
+        cat.read_table("main.default.t")  # its line is cut off at 64 bytes
+    except OSError:
+        pass
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    cat.read_table("main.default.t")
+    cat.read_table("main.default.t")
+    os._exit(0)
+    """
+)
+
+
+def test_rows_written_after_a_torn_line_survive_a_crash(tmp_path):
+    home = tmp_path / "home"
+    subprocess.run(
+        [sys.executable, "-c", DISK_FULL_THEN_KILLED, str(home)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+        check=True,
+    )
+    with catalog.connect(home, user="admin") as cat:
+        rows = audit_rows(cat, "readTable")
+    assert list(zip(rows["who"], rows["status"], strict=True)) == [("admin", 200), ("admin", 200)]

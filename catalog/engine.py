@@ -263,17 +263,14 @@ class Session:
                         params["lineage_run_id"] = ctx.lineage.run_id
                 params.update(self._touched(ctx))
                 summary = result_summary(result) if result_summary else None
+                event = self._event(ctx, action_name, params, 200, None, summary)
                 if writes:
-                    self._audit_log.record(
-                        self.engine.workspace_id, self._event(ctx, action_name, params, 200, None, summary)
-                    )
+                    self._audit_log.record(self.engine.workspace_id, event)
                     self.cursor.commit()
                     self.engine.data_generation += 1
                 else:  # nothing commits with a read: its row goes to the journal
                     self.cursor.commit()
-                    self.engine.audit_journal.append(
-                        self.engine.workspace_id, self._event(ctx, action_name, params, 200, None, summary)
-                    )
+                    self.engine.audit_journal.append(self.engine.workspace_id, event)
             except AuditBehind:
                 self._rollback()
                 raise

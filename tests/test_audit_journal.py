@@ -47,6 +47,20 @@ def rows_in_database(cat: catalog.Catalog, action: str) -> int:
     return db.execute(f"SELECT count(*) FROM {audit.TABLE} WHERE action_name = ?", [action]).fetchone()[0]
 
 
+def run_script(script: str, home: Path) -> str:
+    """Run ``script`` on ``home`` in a new Python process; its output (it must exit 0)."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(home)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def journal_files(home: Path) -> list[Path]:
     return sorted((home / audit_journal.JOURNAL_DIR).glob(f"*{audit_journal.SUFFIX}"))
 
@@ -144,12 +158,7 @@ KILLED_READER = textwrap.dedent(
 
 def test_reads_acknowledged_before_the_process_died_are_in_the_audit_log(tmp_path):
     home = tmp_path / "home"
-    subprocess.run(
-        [sys.executable, "-c", KILLED_READER, str(home)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-        check=True,
-    )
+    run_script(KILLED_READER, home)
     assert len(journal_files(home)) == 1
     with catalog.connect(home, user="admin") as cat:
         assert journal_files(home) == []
@@ -239,16 +248,9 @@ FULL_DISK_READER = textwrap.dedent(
 
 
 def test_a_read_whose_audit_row_cannot_be_kept_returns_nothing(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-c", FULL_DISK_READER, str(tmp_path / "home")],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert "refused: File too large" in done.stdout, done.stdout + done.stderr
-    assert "returned" not in done.stdout
+    output = run_script(FULL_DISK_READER, tmp_path / "home")
+    assert "refused: File too large" in output
+    assert "returned" not in output
 
 
 def test_reads_from_many_threads_each_leave_exactly_one_row(home, monkeypatch):
@@ -322,12 +324,7 @@ DISK_FULL_THEN_KILLED = textwrap.dedent(
 
 def test_rows_written_after_a_torn_line_survive_a_crash(tmp_path):
     home = tmp_path / "home"
-    subprocess.run(
-        [sys.executable, "-c", DISK_FULL_THEN_KILLED, str(home)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-        check=True,
-    )
+    run_script(DISK_FULL_THEN_KILLED, home)
     with catalog.connect(home, user="admin") as cat:
         rows = audit_rows(cat, "readTable")
     assert list(zip(rows["who"], rows["status"], strict=True)) == [("admin", 200), ("admin", 200)]

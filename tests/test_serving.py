@@ -268,6 +268,19 @@ def test_create_needs_execute_on_every_served_model(admin, users):
     assert admin.serving.list_endpoints() == []
 
 
+def alice_owns_the_endpoint(admin: catalog.Catalog, users: Callable[[str], catalog.Catalog]) -> None:
+    """alice may create endpoints in main.ml and creates ENDPOINT serving v1; alice and bob may
+    EXECUTE the model."""
+    for statement in (
+        "GRANT USE CATALOG ON CATALOG main TO alice",
+        "GRANT USE SCHEMA, CREATE ENDPOINT ON SCHEMA main.ml TO alice",
+        f"GRANT EXECUTE ON MODEL {MODEL} TO alice",
+        f"GRANT EXECUTE ON MODEL {MODEL} TO bob",
+    ):
+        admin.sql(statement)
+    users("alice").serving.create_endpoint(ENDPOINT, config(entity(1, "v1")))
+
+
 @pytest.mark.parametrize(
     ("grants", "allowed"),
     [
@@ -326,14 +339,7 @@ def test_show_grants_on_endpoint_lists_query(admin):
 )
 @pytest.mark.parametrize("change", ["update_config", "delete_endpoint"])
 def test_update_and_delete_need_manage_or_ownership(admin, users, who, grant, allowed, change):
-    for statement in (
-        "GRANT USE CATALOG ON CATALOG main TO alice",
-        "GRANT USE SCHEMA, CREATE ENDPOINT ON SCHEMA main.ml TO alice",
-        f"GRANT EXECUTE ON MODEL {MODEL} TO alice",
-        f"GRANT EXECUTE ON MODEL {MODEL} TO bob",
-    ):
-        admin.sql(statement)
-    users("alice").serving.create_endpoint(ENDPOINT, config(entity(1, "v1")))
+    alice_owns_the_endpoint(admin, users)
     for statement in (grant or "").split(";"):
         if statement.strip():
             admin.sql(statement)
@@ -360,14 +366,7 @@ def test_update_and_delete_need_manage_or_ownership(admin, users, who, grant, al
 
 
 def test_the_endpoint_scores_as_its_owner(admin, users, trained):
-    for statement in (
-        "GRANT USE CATALOG ON CATALOG main TO alice",
-        "GRANT USE SCHEMA, CREATE ENDPOINT ON SCHEMA main.ml TO alice",
-        f"GRANT EXECUTE ON MODEL {MODEL} TO alice",
-        f"GRANT EXECUTE ON MODEL {MODEL} TO bob",
-    ):
-        admin.sql(statement)
-    users("alice").serving.create_endpoint(ENDPOINT, config(entity(1, "v1")))
+    alice_owns_the_endpoint(admin, users)
     admin.sql(f"GRANT QUERY ON ENDPOINT {ENDPOINT} TO bob")
     bob = users("bob")
     sample = rows(trained, 10, 3)
